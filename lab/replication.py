@@ -1,0 +1,213 @@
+"""Replication links: wiring, status, and the catch-up primitive every experiment relies on.
+
+Catch-up means: every replica has applied everything its source has written to its binary
+log. How "everything" is measured depends on the flavor and GTID mode:
+- MySQL with GTIDs: the source's binlogged GTID set must be a subset of the replica's gtid_executed;
+- MariaDB with GTIDs: per GTID domain, the replica's sequence must reach the source's binlog position;
+- position-based: the replica's executed source coordinates must reach the source's binlog file/offset.
+Waiting never hangs on a broken link: a stopped applier or receiver with an error is returned.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from lab.flavors import BinlogPosition, LinkStatus, MariaDBDialect, SourceSpec
+from lab.server import Server
+from lab.sql import query
+from lab.topology import LinkSpec
+
+# IO errors that mean "the source is unreachable for now"; replication retries them by itself.
+TRANSIENT_IO_ERRNOS = {2003, 2005, 2013, 2026, 1040, 1159, 1158}
+
+
+@dataclass
+class LinkReport:
+    source: str
+    replica: str
+    status: LinkStatus | None
+    caught_up: bool = False
+    broken: bool = False
+    detail: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}->{self.replica}"
+
+    @property
+    def errors(self) -> list[str]:
+        found = []
+        if self.status and self.status.last_sql_errno:
+            found.append(f"{self.name} SQL error {self.status.last_sql_errno}: {self.status.last_sql_error}")
+        if self.status and self.status.last_io_errno:
+            found.append(f"{self.name} IO error {self.status.last_io_errno}: {self.status.last_io_error}")
+        return found
+
+
+@dataclass
+class CatchUpResult:
+    caught_up: bool
+    seconds: float
+    links: list[LinkReport] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        return [error for link in self.links for error in link.errors]
+
+    def summary(self) -> str:
+        state = "caught up" if self.caught_up else "NOT caught up"
+        lines = [f"replication {state} after {self.seconds:.2f}s"]
+        lines += [f"  {link.name}: {link.detail}" for link in self.links if not link.caught_up]
+        lines += [f"  {error}" for error in self.errors]
+        return "\n".join(lines)
+
+
+def link_status(replica: Server) -> LinkStatus | None:
+    rows = replica.query(replica.dialect.replica_status())
+    return replica.dialect.parse_link_status(rows[0]) if rows else None
+
+
+def wire(source: Server, replica: Server, link: LinkSpec, replication_user: str, replication_password: str,
+         use_gtid: bool) -> None:
+    """Point `replica` at `source` over the lab network and start both replication threads."""
+    dialect = replica.dialect
+    spec = SourceSpec(
+        host=source.name,
+        port=3306,
+        user=replication_user,
+        password=replication_password,
+        use_gtid=use_gtid,
+        delay_seconds=link.delay,
+    )
+    statements = [dialect.stop_replica(), dialect.reset_replica_all()]
+    if link.parallel_workers is not None:
+        statements.append(dialect.set_parallel_workers(link.parallel_workers))
+    statements += [dialect.change_source(spec), dialect.start_replica()]
+    replica.execute(*statements)
+
+
+# --- progress of a source, in the terms its replicas can be compared against -------------------
+
+
+@dataclass(frozen=True)
+class SourceProgress:
+    gtid_set: str | None = None                 # MySQL GTID
+    domains: tuple[tuple[int, int], ...] = ()   # MariaDB GTID: (domain, seq)
+    position: BinlogPosition | None = None      # position-based
+
+
+def _mariadb_domains(text: str) -> dict[int, int]:
+    result: dict[int, int] = {}
+    for part in filter(None, (p.strip() for p in (text or "").split(","))):
+        domain, _server, seq = part.split("-")
+        result[int(domain)] = max(result.get(int(domain), 0), int(seq))
+    return result
+
+
+def _mysql_own_gtids(gtid_executed: str, server_uuid: str) -> str:
+    keep = [part for part in gtid_executed.replace("\n", "").split(",") if part.strip().startswith(server_uuid)]
+    return ",".join(keep)
+
+
+def source_progress(source: Server, use_gtid: bool) -> SourceProgress:
+    with source.connect() as connection:
+        if use_gtid and isinstance(source.dialect, MariaDBDialect):
+            row = query(connection, "SELECT @@global.gtid_binlog_pos AS pos")[0]
+            return SourceProgress(domains=tuple(sorted(_mariadb_domains(row["pos"]).items())))
+        if use_gtid:
+            row = query(connection, "SELECT @@global.gtid_executed AS g, @@server_uuid AS u, "
+                                    "@@global.log_replica_updates AS lru")[0]
+            executed = row["g"].replace("\n", "")
+            binlogged = executed if int(row["lru"]) else _mysql_own_gtids(executed, row["u"])
+            return SourceProgress(gtid_set=binlogged)
+        rows = query(connection, source.dialect.binlog_status())
+        return SourceProgress(position=BinlogPosition(rows[0]["File"], int(rows[0]["Position"])))
+
+
+def replica_reached(replica: Server, status: LinkStatus, target: SourceProgress) -> bool:
+    if target.gtid_set is not None:
+        if not target.gtid_set:
+            return True
+        with replica.connect() as connection:
+            row = query(connection, "SELECT GTID_SUBSET(%s, @@global.gtid_executed) AS ok", (target.gtid_set,))
+        return bool(int(row[0]["ok"]))
+    if target.domains:
+        with replica.connect() as connection:
+            row = query(connection, "SELECT @@global.gtid_slave_pos AS s, @@global.gtid_binlog_pos AS b")[0]
+        have = _mariadb_domains(row["s"])
+        for domain, seq in _mariadb_domains(row["b"]).items():
+            have[domain] = max(have.get(domain, 0), seq)
+        return all(have.get(domain, 0) >= seq for domain, seq in target.domains)
+    if target.position is not None:
+        executed = BinlogPosition(status.exec_source_log_file, status.exec_source_log_pos)
+        return executed.as_tuple() >= target.position.as_tuple()
+    return True
+
+
+def _broken(status: LinkStatus | None) -> str:
+    """Why a link cannot make progress by itself, or '' if it still can."""
+    if status is None:
+        return "not configured"
+    if status.sql_running != "Yes":
+        return f"applier stopped (SQL error {status.last_sql_errno}: {status.last_sql_error or 'stopped'})"
+    if status.io_running == "No":
+        if status.last_io_errno and status.last_io_errno not in TRANSIENT_IO_ERRNOS:
+            return f"receiver stopped (IO error {status.last_io_errno}: {status.last_io_error})"
+        return "receiver stopped"
+    return ""
+
+
+@dataclass(frozen=True)
+class Link:
+    source: Server
+    replica: Server
+    use_gtid: bool
+
+
+def catch_up(links: list[Link], timeout: float = 60.0, poll: float = 0.02,
+             on_wait: Callable[[float], None] | None = None) -> CatchUpResult:
+    """Wait until every link has applied all its source has binlogged, twice in a row with no new writes.
+
+    The second, confirming round matters in rings: applying on one server can produce
+    binlog on it that the next server must then apply.
+    """
+    started = time.monotonic()
+    previous: dict[str, SourceProgress] | None = None
+    reports: list[LinkReport] = []
+    with ThreadPoolExecutor(max_workers=max(1, len(links))) as pool:
+        while True:
+            sources = {link.source.name: link for link in links}
+            progress = dict(zip(sources, pool.map(
+                lambda item: source_progress(item.source, item.use_gtid), sources.values()), strict=True))
+            statuses = list(pool.map(lambda link: link_status(link.replica), links))
+            reports = []
+            for link, status in zip(links, statuses, strict=True):
+                report = LinkReport(link.source.name, link.replica.name, status)
+                why = _broken(status)
+                if why:
+                    report.broken, report.detail = True, why
+                elif replica_reached(link.replica, status, progress[link.source.name]):
+                    report.caught_up, report.detail = True, "caught up"
+                else:
+                    report.detail = f"behind (IO {status.io_running}, lag {status.seconds_behind})"
+                reports.append(report)
+            elapsed = time.monotonic() - started
+            if all(r.caught_up for r in reports):
+                if previous == progress:
+                    return CatchUpResult(True, elapsed, reports)
+                previous = progress
+                continue
+            previous = None
+            if any(r.broken for r in reports) and all(r.caught_up or r.broken for r in reports):
+                return CatchUpResult(False, elapsed, reports)
+            if elapsed > timeout:
+                for report in reports:
+                    if not report.caught_up and not report.broken:
+                        report.detail += f"; timed out after {timeout:.0f}s"
+                return CatchUpResult(False, elapsed, reports)
+            if on_wait:
+                on_wait(elapsed)
+            time.sleep(poll)
