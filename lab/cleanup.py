@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,24 +13,34 @@ from lab import engine, labels, state
 
 
 def remove_lab(lab_name: str | None) -> tuple[int, int]:
-    """Remove containers and networks of one lab (or of every lab when `lab_name` is None)."""
-    client = engine.client()
-    selector = [f"{labels.MANAGED}=true"] + ([f"{labels.LAB}={lab_name}"] if lab_name else [])
-    containers = client.containers.list(all=True, filters={"label": selector})
-    for container in containers:
-        try:
-            if container.status == "paused":
-                container.unpause()
-            container.remove(force=True, v=True)
-        except NotFound:
-            pass
-        except APIError as exc:
-            if "already in progress" not in str(exc):
-                raise
-    networks = client.networks.list(filters={"label": selector})
+    """Remove containers and networks of one lab (or of every lab when `lab_name` is None).
+
+    Uses the low-level API (no per-container inspect, which races with concurrent removal) and
+    sweeps until nothing labelled is left, so a container created while we cleaned is caught too.
+    """
+    api = engine.client().api
+    selector = {"label": [f"{labels.MANAGED}=true"] + ([f"{labels.LAB}={lab_name}"] if lab_name else [])}
+    removed: set[str] = set()
+    for _ in range(5):
+        found = api.containers(all=True, filters=selector)
+        if not found:
+            break
+        for entry in found:
+            try:
+                if entry.get("State") == "paused":
+                    api.unpause(entry["Id"])
+                api.remove_container(entry["Id"], force=True, v=True)
+                removed.add(entry["Id"])
+            except NotFound:
+                pass
+            except APIError as exc:
+                if "already in progress" not in str(exc):
+                    raise
+                time.sleep(0.2)
+    networks = api.networks(filters=selector)
     for network in networks:
         try:
-            network.remove()
+            api.remove_network(network["Id"])
         except NotFound:
             pass
     if lab_name:
@@ -37,7 +48,7 @@ def remove_lab(lab_name: str | None) -> tuple[int, int]:
     else:
         for name in state.all_names():
             state.remove(name)
-    return len(containers), len(networks)
+    return len(removed), len(networks)
 
 
 class Terminated(KeyboardInterrupt):

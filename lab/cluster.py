@@ -30,6 +30,22 @@ from lab.server import Server
 from lab.sql import Endpoint
 
 Progress = Callable[[str], None]
+SYSTEM_SCHEMAS = ("mysql", "sys", "information_schema", "performance_schema")
+
+
+def _reset_server(server: Server, binlog_format: str | None) -> None:
+    with server.connect(database=None) as connection, connection.cursor() as cursor:
+        cursor.execute("SET SESSION sql_log_bin=0")
+        cursor.execute("SELECT schema_name AS name FROM information_schema.schemata")
+        for row in cursor.fetchall():
+            name = row["name"]
+            if name.lower() not in SYSTEM_SCHEMAS:
+                cursor.execute(f"DROP DATABASE `{name}`")
+        cursor.execute(f"CREATE DATABASE `{srv.SCHEMA}`")
+        for statement in server.dialect.reset_binary_logs():
+            cursor.execute(statement)
+        if binlog_format:
+            cursor.execute(f"SET GLOBAL binlog_format={binlog_format.upper()}")
 
 
 def _quiet(_message: str) -> None:
@@ -159,6 +175,23 @@ class Lab:
         with ThreadPoolExecutor(max_workers=max(1, len(self.topology.links))) as pool:
             statuses = list(pool.map(lambda link: link_status(self.servers[link.replica]), self.topology.links))
         return list(zip(self.topology.links, statuses, strict=True))
+
+    def reset(self, *, binlog_format: str | None = None, timeout: float = 60.0) -> CatchUpResult:
+        """Return to a freshly-started state without new containers: no user data, empty binlogs and GTIDs.
+
+        Replication is stopped everywhere first, so nothing in flight leaks into the next cell;
+        user schemas are dropped with the binary log off, binlogs and GTID history are reset,
+        `binlog_format` is optionally switched globally, then links are re-wired and caught up.
+        """
+        servers = list(self.servers.values())
+        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
+            list(pool.map(lambda s: s.execute(s.dialect.stop_replica(), s.dialect.reset_replica_all()), servers))
+            list(pool.map(lambda s: _reset_server(s, binlog_format), servers))
+            self._wire_all(pool)
+        result = self.catch_up(timeout=timeout)
+        if not result.caught_up:
+            raise ReplicationError(result.summary())
+        return result
 
     # --- access ---------------------------------------------------------------------------
     def server(self, name: str) -> Server:

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Set up everything the lab needs on a fresh machine, idempotently:
+#   1. a Docker engine (on Debian/Ubuntu as root: apt-get install docker.io, then start dockerd),
+#   2. debootstrap and iptables (offline image builds, network faults),
+#   3. a virtualenv in .venv with the lab installed,
+#   4. the server images for LAB_FLAVORS (local, pulled, or built offline from Debian packages).
+# Usage: bash scripts/setup.sh            (flavors: mysql:9.7 mariadb:10.11)
+#        LAB_FLAVORS="mysql:8.4" bash scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FLAVORS=${LAB_FLAVORS:-"mysql:9.7 mariadb:10.11"}
+say() { echo "[setup] $*" >&2; }
+
+is_debian_root() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+engine_up() { docker info >/dev/null 2>&1; }
+
+if ! engine_up; then
+  if [ -n "${DOCKER_HOST:-}" ]; then
+    say "DOCKER_HOST=$DOCKER_HOST does not answer; start that engine or unset DOCKER_HOST"; exit 1
+  fi
+  if ! is_debian_root; then
+    say "no Docker engine is running; install Docker (https://docs.docker.com/engine/install/) and start it"; exit 1
+  fi
+  command -v dockerd >/dev/null 2>&1 || { say "installing docker.io"; apt_install docker.io; }
+  say "starting dockerd"
+  mkdir -p /var/log
+  nohup dockerd --storage-driver=overlay2 >/var/log/lab-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do engine_up && break; sleep 0.5; done
+  engine_up || { say "dockerd did not start; see /var/log/lab-dockerd.log"; tail -5 /var/log/lab-dockerd.log >&2; exit 1; }
+fi
+say "docker engine $(docker info --format '{{.ServerVersion}}') is up"
+
+if is_debian_root; then
+  missing=()
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+  command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+  [ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv"
+  "$PY" -m venv .venv
+fi
+if ! .venv/bin/python -c "import lab, pytest" >/dev/null 2>&1 || [ pyproject.toml -nt .venv/.installed ]; then
+  say "installing the lab into .venv"
+  .venv/bin/pip install -q -e '.[dev]'
+  touch .venv/.installed
+fi
+
+# shellcheck disable=SC2086
+.venv/bin/lab images ensure $FLAVORS
+say "ready"
