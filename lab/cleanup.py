@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from docker.errors import APIError, NotFound
 
@@ -39,10 +39,8 @@ def remove_lab(lab_name: str | None) -> tuple[int, int]:
                 time.sleep(0.2)
     networks = api.networks(filters=selector)
     for network in networks:
-        try:
+        with suppress(NotFound):
             api.remove_network(network["Id"])
-        except NotFound:
-            pass
     if lab_name:
         state.remove(lab_name)
     else:
@@ -57,7 +55,7 @@ class Terminated(KeyboardInterrupt):
 
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    def handler(signum, frame):  # noqa: ANN001, ARG001
+    def handler(signum: int, frame: object) -> None:
         raise Terminated()
 
     try:

@@ -132,6 +132,81 @@ def doctor() -> None:
     progress(f"{len(leftovers)} lab container(s) exist; running labs: {', '.join(state.all_names()) or 'none'}")
 
 
+EXIT_EXPECTATION_FAILED = 1
+EXIT_INCOMPLETE = 3
+DEMO_SELECTION = "mode=deterministic,version_order=dc1_newer,topology=active-passive|active-active"
+
+
+def _run_experiment(experiment_file: str, only: tuple[str, ...], seed: int | None, results: str,
+                    expect: tuple[str, ...]) -> None:
+    from lab.experiment import expect as expectations
+    from lab.experiment import runner, spec
+    from lab.experiment.report import constant_parameters, terminal_rows
+    from lab.experiment.results import SUMMARY_COLUMNS
+
+    try:
+        selection = spec.parse_only(only)
+        wanted = [expectations.parse(text, SUMMARY_COLUMNS) for text in expect]
+    except ValueError as exc:
+        raise LabError(str(exc)) from None
+    result = runner.run(experiment_file, only=selection, seed=seed, results_root=results, progress=progress)
+    summaries = result.summaries
+    fixed = ", ".join(f"{k}={v}" for k, v in constant_parameters(summaries).items())
+    tables.show(terminal_rows(summaries), title=f"{len(summaries)} cell(s); all with {fixed}" if fixed else None)
+    tables.console.print(f"report: {result.directory.path / 'report.md'}\n"
+                         f"cells:  {result.directory.path / 'cells.csv'}", markup=False)
+    failed = [s for s in summaries if s.get("status") != "completed"]
+    if failed or not result.completed:
+        progress(f"{len(failed)} cell(s) failed; see report.md")
+        sys.exit(EXIT_INCOMPLETE)
+    broken = [v for expectation in wanted for v in expectation.violations(summaries)]
+    if broken:
+        progress(f"--expect not met in {len(broken)} cell(s): " + "; ".join(broken[:5]))
+        sys.exit(EXIT_EXPECTATION_FAILED)
+
+
+run_options = [
+    click.option("--only", multiple=True, metavar="KEY=V[|V2],...",
+                 help="Run a subset of the matrix, e.g. --only binlog_format=STATEMENT,guard=strict|gte"),
+    click.option("--seed", type=int, help="Override the experiment's seed."),
+    click.option("--results", default="results", show_default=True, help="Directory that receives run folders."),
+    click.option("--expect", multiple=True, metavar="COLUMN OP N",
+                 help="Fail (exit 1) unless every cell satisfies it, e.g. --expect diverged_after_fix==0"),
+]
+
+
+def with_run_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(run_options):
+        command = option(command)
+    return command
+
+
+@main.command(name="run")
+@click.argument("experiment_file")
+@with_run_options
+@friendly_errors
+def run_command(experiment_file: str, only: tuple[str, ...], seed: int | None, results: str,
+                expect: tuple[str, ...]) -> None:
+    """Run an experiment's matrix on real servers and write a results directory.
+
+    Exit codes: 0 every cell completed (divergence found is reported, not an error);
+    1 an --expect condition failed; 2 bad input or lab error; 3 some cell failed; 130 interrupted.
+    """
+    _run_experiment(experiment_file, only, seed, results, expect)
+
+
+@main.command()
+@click.option("--flavor", default="mysql:9.7", show_default=True, help="Server flavor for the demo.")
+@with_run_options
+@friendly_errors
+def demo(flavor: str, only: tuple[str, ...], seed: int | None, results: str, expect: tuple[str, ...]) -> None:
+    """The incident demo: deterministic 2-DC cells of experiments/wix-incident.yaml, all formats and guards."""
+    from pathlib import Path
+
+    experiment = Path(__file__).resolve().parent.parent / "experiments" / "wix-incident.yaml"
+    _run_experiment(str(experiment), (DEMO_SELECTION + f",flavor={flavor}", *only), seed, results, expect)
+
+
 @main.group()
 def images() -> None:
     """Find, pull or build server images."""

@@ -153,7 +153,8 @@ class MySQLDialect(Dialect):
         """8.0.23+ spells replication with SOURCE/REPLICA; 8.4+ only accepts that."""
         return self.version >= (8, 0, 23)
 
-    def server_options(self, *, server_id, binlog_format, gtid, log_replica_updates, domain_id):  # noqa: ANN001
+    def server_options(self, *, server_id: int, binlog_format: str, gtid: bool, log_replica_updates: bool,
+                       domain_id: int) -> list[str]:
         onoff = "ON" if log_replica_updates else "OFF"
         options = [
             f"--server-id={server_id}",
@@ -238,7 +239,8 @@ class MariaDBDialect(Dialect):
     name = "mariadb"
     server_binaries = ("/usr/sbin/mariadbd", "/usr/sbin/mysqld")
 
-    def server_options(self, *, server_id, binlog_format, gtid, log_replica_updates, domain_id):  # noqa: ANN001
+    def server_options(self, *, server_id: int, binlog_format: str, gtid: bool, log_replica_updates: bool,
+                       domain_id: int) -> list[str]:
         return [
             f"--server-id={server_id}",
             "--log-bin=binlog",

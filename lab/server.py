@@ -98,7 +98,7 @@ class Server:
                 read_timeout: float | None = 60.0) -> pymysql.connections.Connection:
         return self.endpoint.connect(database=database, timeout=timeout, read_timeout=read_timeout)
 
-    def query(self, sql: str, args=None) -> list[dict]:  # noqa: ANN001
+    def query(self, sql: str, args: tuple | dict | None = None) -> list[dict]:
         with self.connect() as connection:
             return query(connection, sql, args)
 

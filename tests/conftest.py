@@ -28,7 +28,7 @@ class LabPool:
     def __init__(self) -> None:
         self._labs: dict[tuple[str, str], object] = {}
 
-    def get(self, topology_name: str, flavor: str, binlog_format: str = "STATEMENT"):  # noqa: ANN201
+    def get(self, topology_name: str, flavor: str, binlog_format: str = "STATEMENT"):
         from lab import topology
         from lab.cluster import Lab
 

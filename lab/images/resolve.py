@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from docker.errors import APIError, ImageNotFound
 
@@ -41,7 +42,7 @@ def candidates(request: ImageRequest) -> list[str]:
     return names
 
 
-def resolve(request: ImageRequest, allow_build: bool = True, progress=print) -> str:  # noqa: ANN001
+def resolve(request: ImageRequest, allow_build: bool = True, progress: Callable[[str], None] = print) -> str:
     """Return a local image reference for `request`, pulling or building it if needed."""
     for name in candidates(request):
         if _local(name):
@@ -72,5 +73,6 @@ def local_lab_images() -> list[dict[str, str]]:
         for tag in image.tags:
             repository = tag.split(":")[0]
             if repository in ("mysql", "mariadb") or repository.startswith(offline.OFFLINE_REPOSITORY + "/"):
-                rows.append({"image": tag, "id": image.short_id.split(":")[-1], "size_mb": f"{image.attrs['Size'] / 1e6:.0f}"})
+                size_mb = f"{image.attrs['Size'] / 1e6:.0f}"
+                rows.append({"image": tag, "id": image.short_id.split(":")[-1], "size_mb": size_mb})
     return sorted(rows, key=lambda row: row["image"])

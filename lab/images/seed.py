@@ -86,7 +86,8 @@ def _dialect_from_version_line(line: str) -> Dialect:
 
 def _find_seed(base_id: str) -> str | None:
     client = engine.client()
-    matches = client.images.list(filters={"label": [f"{labels.SEED_OF}={base_id}", f"{labels.SEED_FORMAT}={SEED_FORMAT}"]})
+    wanted = [f"{labels.SEED_OF}={base_id}", f"{labels.SEED_FORMAT}={SEED_FORMAT}"]
+    matches = client.images.list(filters={"label": wanted})
     return matches[0].id if matches else None
 
 

@@ -1,0 +1,94 @@
+"""A run's results directory: written cell by cell, so nothing recorded is lost if the run stops.
+
+Layout:
+    run.json            what was run (experiment, seed, cells, lab version) and whether it completed
+    history.jsonl       every operation, phase, check and event of every cell
+    cells.csv           one row per cell: parameters and verdict counts
+    cells/<id>/         divergence.csv, summary.json, status.json (link status snapshots, errors, lost updates)
+    report.md           the human summary
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from lab.experiment.incident import CellOutcome
+
+RESULTS_FORMAT = 1
+SUMMARY_COLUMNS = [
+    "cell", "topology", "binlog_format", "guard", "flavor", "mode", "version_order", "status",
+    "overlap_updates", "overlap_updates_applied", "conflicting_rows",
+    "diverged_after_overlap", "diverged_after_leader_write", "stuck_rows", "untouched_diverged",
+    "diverged_after_fix", "lost_updates", "lost_updates_after_fix", "replication_errors", "seconds", "error",
+]
+
+
+def lab_version() -> str:
+    try:
+        return version("mysql-replication-lab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass
+class RunDirectory:
+    path: Path
+    meta: dict[str, Any] = field(default_factory=dict)
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, root: Path, experiment_name: str, experiment_file: Path, seed: int,
+               cells: list[dict[str, str]], argv: list[str]) -> RunDirectory:
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        path = root / f"{experiment_name}-{stamp}"
+        suffix = 1
+        while path.exists():
+            suffix += 1
+            path = root / f"{experiment_name}-{stamp}-{suffix}"
+        (path / "cells").mkdir(parents=True)
+        shutil.copy(experiment_file, path / "experiment.yaml")
+        run = cls(path, {
+            "results_format": RESULTS_FORMAT, "lab_version": lab_version(), "experiment": experiment_name,
+            "experiment_file": str(experiment_file), "seed": seed, "argv": argv,
+            "started": time.time(), "finished": None, "completed": False,
+            "cells_planned": len(cells), "cells_done": 0, "cells_failed": 0,
+        })
+        run.write_meta()
+        return run
+
+    @property
+    def history_path(self) -> Path:
+        return self.path / "history.jsonl"
+
+    def write_meta(self) -> None:
+        (self.path / "run.json").write_text(json.dumps(self.meta, indent=2, default=str))
+
+    def record(self, cell: str, outcome: CellOutcome) -> None:
+        directory = self.path / "cells" / cell
+        directory.mkdir(parents=True, exist_ok=True)
+        outcome.divergence.to_csv(directory / "divergence.csv", index=False)
+        (directory / "summary.json").write_text(json.dumps(outcome.summary, indent=2, default=str))
+        (directory / "status.json").write_text(json.dumps(outcome.snapshots, indent=2, default=str))
+        self.summaries.append(outcome.summary)
+        self._write_cells_csv()
+        self.meta["cells_done"] += 1
+        self.meta["cells_failed"] += outcome.summary.get("status") != "completed"
+        self.write_meta()
+
+    def _write_cells_csv(self) -> None:
+        with (self.path / "cells.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(self.summaries)
+
+    def finish(self, completed: bool) -> None:
+        self.meta["finished"] = time.time()
+        self.meta["completed"] = completed
+        self.write_meta()

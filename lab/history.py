@@ -1,0 +1,65 @@
+"""The history: an append-only JSONL log of every operation, phase change and fault. Evidence for every verdict.
+
+Records are flushed line by line, so a crash or Ctrl-C never loses what was already recorded.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+HISTORY_FORMAT = 1
+
+
+class History:
+    """Thread-safe recorder shared by every client of a run. Keeps the current cell's records in memory too."""
+
+    def __init__(self, path: Path | None, experiment: str) -> None:
+        self.path = path
+        self.experiment = experiment
+        self.cell: str = ""
+        self.phase: str = ""
+        self._lock = threading.Lock()
+        self._sequence = itertools.count(1)
+        self._handle = path.open("a", buffering=1) if path else None
+        self.records: list[dict[str, Any]] = []
+
+    def append(self, record_type: str, **fields: Any) -> dict[str, Any]:
+        with self._lock:
+            record = {
+                "seq": next(self._sequence),
+                "type": record_type,
+                "experiment": self.experiment,
+                "cell": self.cell,
+                "phase": self.phase,
+                **fields,
+            }
+            record.setdefault("time", time.time())
+            self.records.append(record)
+            if self._handle:
+                self._handle.write(json.dumps(record, default=str) + "\n")
+            return record
+
+    def start_cell(self, cell: str, parameters: dict[str, Any]) -> None:
+        self.cell, self.phase = cell, ""
+        self.records = []
+        self.append("cell", event="start", parameters=parameters)
+
+    def set_phase(self, phase: str) -> None:
+        self.phase = phase
+        self.append("phase", event="enter", name=phase)
+
+    def event(self, event_name: str, **fields: Any) -> None:
+        self.append("event", event=event_name, **fields)
+
+    def operations(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r["type"] == "op"]
+
+    def close(self) -> None:
+        if self._handle:
+            self._handle.close()
+            self._handle = None

@@ -1,0 +1,1 @@
+"""The application side: clients bound to one DC, their guards and clocks."""
