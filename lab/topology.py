@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
 from lab import yamlfile
-from lab.yamlfile import FieldProblem
 from lab.errors import ConfigError
 from lab.images.spec import ImageRequest, parse_flavor
+from lab.yamlfile import FieldProblem
 
 BinlogFormat = Literal["STATEMENT", "ROW", "MIXED"]
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -47,12 +47,16 @@ class ServerSettings(_Strict):
     _flavor = field_validator("flavor")(_check_flavor)
     _format = field_validator("binlog_format", mode="before")(_normalise_format)
 
-    @field_validator("options")
+    @field_validator("options", mode="before")
     @classmethod
-    def _option_names(cls, value: dict[str, OptionValue]) -> dict[str, OptionValue]:
-        for name in value:
-            if not OPTION_PATTERN.match(name):
-                raise ValueError(f"option name {name!r} must look like innodb_flush_log_at_trx_commit")
+    def _option_names(cls, value: object) -> object:
+        # Checked before pydantic's union validation, whose errors would name `options.X.str` four times.
+        if isinstance(value, dict):
+            for name, option in value.items():
+                if not isinstance(name, str) or not OPTION_PATTERN.match(name):
+                    raise FieldProblem(str(name), f"option name {name!r} must look like innodb_flush_log_at_trx_commit")
+                if not isinstance(option, OptionValue):
+                    raise FieldProblem(name, f"must be a string, number or boolean (got {option!r})")
         return value
 
 
@@ -66,14 +70,15 @@ class Defaults(ServerSettings):
 class ServerSpec(ServerSettings):
     dc: str | None = Field(None, description="datacenter; defaults to the server's name")
     role: Literal["primary", "replica"] = "primary"
-    port: int | None = Field(None, ge=1, le=65535, description="fixed host port on 127.0.0.1; default: any free")
+    # StrictInt: `port: true` must not quietly become port 1
+    port: StrictInt | None = Field(None, ge=1, le=65535, description="fixed host port on 127.0.0.1; default: any free")
 
 
 class LinkSpec(_Strict):
     source: str
     replica: str
-    delay: int = Field(0, ge=0, description="SOURCE_DELAY/MASTER_DELAY in seconds")
-    parallel_workers: int | None = Field(None, ge=0, le=1024)
+    delay: StrictInt = Field(0, ge=0, description="SOURCE_DELAY/MASTER_DELAY in seconds")
+    parallel_workers: StrictInt | None = Field(None, ge=0, le=1024)
 
 
 class Topology(_Strict):
@@ -100,7 +105,8 @@ class Topology(_Strict):
             raise ValueError("at least one server is required")
         for name in value:
             if not NAME_PATTERN.match(name):
-                raise ValueError(f"server name {name!r} must be lowercase letters, digits and dashes")
+                raise FieldProblem(name, f"server name {name!r} must be lowercase letters, digits and dashes, "
+                                         "at most 31 characters")
         return value
 
     @model_validator(mode="after")
@@ -135,9 +141,13 @@ class Topology(_Strict):
             dc = server.dc or name
             if dc not in primaries:
                 raise FieldProblem(f"servers.{name}.dc", f"DC {dc!r} has no primary server", "set role: primary on one")
-        ports = [s.port for s in self.servers.values() if s.port is not None]
-        if len(ports) != len(set(ports)):
-            raise FieldProblem("servers", "two servers ask for the same host port", "give each a distinct port")
+        port_owner: dict[int, str] = {}
+        for name, server in self.servers.items():
+            if server.port is not None:
+                if server.port in port_owner:
+                    raise FieldProblem(f"servers.{name}.port", f"port {server.port} is already used by "
+                                       f"{port_owner[server.port]!r}", "give each server a distinct port")
+                port_owner[server.port] = name
         return self
 
 

@@ -13,12 +13,44 @@ from lab.errors import ConfigError
 Model = TypeVar("Model", bound=BaseModel)
 
 
+def _duplicate_key(node: yaml.Node, path: tuple[Any, ...], seen_nodes: set[int]) -> tuple[str, str] | None:
+    """(field, problem) for the first key repeated within one mapping. PyYAML silently keeps the last one."""
+    if id(node) in seen_nodes:  # anchors/aliases share nodes, and may even be recursive
+        return None
+    seen_nodes.add(id(node))
+    children: list[tuple[tuple[Any, ...], yaml.Node]] = []
+    if isinstance(node, yaml.MappingNode):
+        first_line: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                children.append((path, value_node))
+                continue
+            key, line = key_node.value, key_node.start_mark.line + 1
+            if key in first_line:
+                return (_field_path((*path, key)),
+                        f"duplicate key {key!r} on line {line} (first on line {first_line[key]})")
+            first_line[key] = line
+            children.append(((*path, key), value_node))
+    elif isinstance(node, yaml.SequenceNode):
+        children = [((*path, index), item) for index, item in enumerate(node.value)]
+    for child_path, child in children:
+        found = _duplicate_key(child, child_path, seen_nodes)
+        if found:
+            return found
+    return None
+
+
 def read_mapping(path: Path) -> dict[str, Any]:
     source = str(path)
     if not path.exists():
         raise ConfigError(source, "(file)", "does not exist", "check the path")
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        duplicate = _duplicate_key(node, (), set()) if node is not None else None
+        if duplicate:
+            raise ConfigError(source, duplicate[0], duplicate[1], "keep only one of them")
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "(file)"
@@ -37,8 +69,14 @@ class FieldProblem(ValueError):
         super().__init__(problem)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _field_path(location: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in location) or "(top level)"
+    # a key holding a newline must not break the one-line message
+    parts = (str(part) if str(part).isprintable() else repr(str(part)) for part in location)
+    return ".".join(parts) or "(top level)"
 
 
 def _describe(error: dict[str, Any]) -> tuple[str, str, str]:
@@ -67,10 +105,12 @@ def validate(model: type[Model], data: dict[str, Any], source: str) -> Model:
         return model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors()
-        field, problem, fix = _describe(errors[0])
+        # A misspelt key also makes the real key "missing"; the unknown key is the one to show.
+        first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+        field, problem, fix = _describe(first)
         if len(errors) > 1:
             problem += f" [and {len(errors) - 1} more problem(s)]"
-        raise ConfigError(source, field, problem, fix) from None
+        raise ConfigError(source, field, _one_line(problem), fix) from None
 
 
 def load(model: type[Model], path: str | Path) -> Model:
