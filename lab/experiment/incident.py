@@ -60,6 +60,8 @@ class IncidentCell:
 
     # --- helpers ------------------------------------------------------------------------
     def client(self, dc: str, name: str, guard_name: str | None = None, clock: AppClock | None = None) -> AppClient:
+        if any(existing.client_id == name for existing in self.clients):
+            raise ValueError(f"client id {name!r} is already used in this cell; history records must be unambiguous")
         created = AppClient(dc=dc, server=self.lab.primary(dc), client_id=name,
                             guard=make_guard(guard_name or self.guard_name), history=self.history,
                             table=self.table, clock=clock)
@@ -165,7 +167,7 @@ class IncidentCell:
 
     def leader_writes(self) -> None:
         self.history.set_phase("leader_after")
-        leader = self.client(self.scenario.leader_after, f"leader-{self.scenario.leader_after}")
+        leader = self.client(self.scenario.leader_after, f"after-{self.scenario.leader_after}")
         for write in self.scenario.leader_writes:
             leader.read_modify_write(write.row, write.value, version_step=write.version_increment)
             self.written_after_overlap.add(write.row)
