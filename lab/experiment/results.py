@@ -19,7 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from lab.experiment.incident import CellOutcome
+from lab.experiment.cell import CellOutcome
 
 RESULTS_FORMAT = 1
 SUMMARY_COLUMNS = [

@@ -18,8 +18,9 @@ from lab import topology as topo
 from lab.cluster import Lab
 from lab.errors import LabError
 from lab.experiment import spec
+from lab.experiment.cell import Compare, failed_outcome
 from lab.experiment.divergence import compare_dcs
-from lab.experiment.incident import Compare, IncidentCell, failed_outcome
+from lab.experiment.incident import IncidentCell
 from lab.experiment.report import write_report
 from lab.experiment.results import RunDirectory
 from lab.history import History
