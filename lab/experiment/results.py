@@ -4,7 +4,9 @@ Layout:
     run.json            what was run (experiment, seed, cells, lab version) and whether it completed
     history.jsonl       every operation, phase, check and event of every cell
     cells.csv           one row per cell: parameters and verdict counts
-    cells/<id>/         divergence.csv, summary.json, status.json (link status snapshots, errors, lost updates)
+    cells/<id>/         divergence.csv, summary.json, status.json (link status snapshots, errors, lost updates),
+                        timeseries.csv (timeline cells: sampled divergence, lag and link state)
+    timeseries.csv      every timeline cell's samples, with a `cell` column
     report.md           the human summary
 """
 
@@ -24,7 +26,7 @@ from lab.experiment.cell import CellOutcome
 RESULTS_FORMAT = 1
 SUMMARY_COLUMNS = [
     "cell", "topology", "binlog_format", "guard", "flavor", "mode", "version_order", "status",
-    "overlap_updates", "overlap_updates_applied", "conflicting_rows",
+    "overlap_updates", "overlap_updates_applied", "conflicting_rows", "operations", "operation_errors",
     "diverged_after_overlap", "diverged_after_leader_write", "stuck_rows", "untouched_diverged",
     "diverged_after_fix", "lost_updates", "lost_updates_after_fix", "replication_errors", "seconds", "error",
 ]
@@ -76,6 +78,11 @@ class RunDirectory:
         outcome.divergence.to_csv(directory / "divergence.csv", index=False)
         (directory / "summary.json").write_text(json.dumps(outcome.summary, indent=2, default=str))
         (directory / "status.json").write_text(json.dumps(outcome.snapshots, indent=2, default=str))
+        if outcome.timeseries is not None and not outcome.timeseries.empty:
+            series = outcome.timeseries.assign(cell=cell)
+            series.to_csv(directory / "timeseries.csv", index=False)
+            run_series = self.path / "timeseries.csv"
+            series.to_csv(run_series, mode="a", header=not run_series.exists(), index=False)
         self.summaries.append(outcome.summary)
         self._write_cells_csv()
         self.meta["cells_done"] += 1

@@ -23,6 +23,7 @@ from lab.experiment.divergence import compare_dcs
 from lab.experiment.incident import IncidentCell
 from lab.experiment.report import write_report
 from lab.experiment.results import RunDirectory
+from lab.experiment.timeline import TimelineCell
 from lab.history import History
 
 Progress = Callable[[str], None]
@@ -80,8 +81,12 @@ def run(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None,
                     else:
                         lab.reset(binlog_format=parameters["binlog_format"])
                     history.start_cell(cell, parameters)
-                    outcome = IncidentCell(lab, experiment, parameters, history, compare, run_seed,
-                                           catch_up_timeout).run()
+                    if isinstance(experiment, spec.TimelineExperiment):
+                        outcome = TimelineCell(lab, experiment, parameters, history, compare, run_seed,
+                                               max(catch_up_timeout, 120.0)).run()
+                    else:
+                        outcome = IncidentCell(lab, experiment, parameters, history, compare, run_seed,
+                                               catch_up_timeout).run()
                 except Exception as error:  # a failed cell is recorded; the run goes on with the next cell
                     outcome = failed_outcome(parameters, cell, error)
                     history.event("cell_failed", error=outcome.summary["error"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -12,6 +12,7 @@ from lab import yamlfile
 from lab.images.spec import parse_flavor
 from lab.topology import find as find_topology
 from lab.workload.guards import Guard
+from lab.workload.plan import TrafficSpec
 from lab.yamlfile import FieldProblem
 
 MATRIX_KEYS = ("topology", "binlog_format", "guard", "flavor", "mode", "version_order")
@@ -126,6 +127,7 @@ class Scenario(_Strict):
 
 
 class Experiment(_Strict):
+    kind: Literal["incident"] = "incident"
     name: str
     description: str = ""
     seed: int = 1
@@ -137,6 +139,57 @@ class Experiment(_Strict):
         """The cartesian product of the matrix, in file order."""
         values = [getattr(self.matrix, key) for key in MATRIX_KEYS]
         return [dict(zip(MATRIX_KEYS, combination, strict=True)) for combination in itertools.product(*values)]
+
+
+class TimelineMatrix(_Strict):
+    topology: list[str] = Field(min_length=1)
+    binlog_format: list[Literal["STATEMENT", "ROW", "MIXED"]] = Field(min_length=1)
+    guard: list[str] = Field(min_length=1)
+    flavor: list[str] = Field(min_length=1)
+
+    _upper = field_validator("binlog_format", mode="before")(Matrix._upper.__func__)
+    _guards = field_validator("guard")(Matrix._guards.__func__)
+    _flavors = field_validator("flavor")(Matrix._flavors.__func__)
+    _topologies = field_validator("topology")(Matrix._topologies.__func__)
+
+
+class TimelineEntry(_Strict):
+    """`at` seconds after traffic starts, start `fault`; heal it `for` seconds later (or at the end)."""
+
+    at: float = Field(ge=0)
+    fault: dict[str, Any]
+    duration: float | None = Field(None, alias="for", gt=0)
+
+    @field_validator("fault")
+    @classmethod
+    def _fault(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if "type" not in value:
+            raise ValueError("a fault needs a `type`, e.g. {type: partition, between: [dc1, dc2]}")
+        from lab.faults import validate_fault
+
+        validate_fault(value)
+        return value
+
+
+class TimelineExperiment(_Strict):
+    """Traffic that shifts between DCs, with faults at given times: the incident as it happens in production."""
+
+    kind: Literal["timeline"]
+    name: str
+    description: str = ""
+    seed: int = 1
+    matrix: TimelineMatrix
+    traffic: TrafficSpec
+    clock_skew_ms: dict[str, int] = Field(default_factory=dict, description="per-DC application clock skew")
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    sample_interval: float = Field(1.0, gt=0, le=60)
+    fix: Fix | None = None
+
+    def cells(self) -> list[dict[str, str]]:
+        keys = ("topology", "binlog_format", "guard", "flavor")
+        values = [getattr(self.matrix, key) for key in keys]
+        return [{**dict(zip(keys, combination, strict=True)), "mode": "timeline", "version_order": "-"}
+                for combination in itertools.product(*values)]
 
 
 def cell_id(parameters: dict[str, str]) -> str:
@@ -163,5 +216,9 @@ def select(cells: list[dict[str, str]], selection: dict[str, set[str]]) -> list[
     return [cell for cell in cells if keep(cell)]
 
 
-def load(path: str | Path) -> Experiment:
-    return yamlfile.load(Experiment, path)
+def load(path: str | Path) -> Experiment | TimelineExperiment:
+    """Load an incident experiment, or a timeline experiment when the file says `kind: timeline`."""
+    path = Path(path)
+    data = yamlfile.read_mapping(path)
+    model = TimelineExperiment if data.get("kind") == "timeline" else Experiment
+    return yamlfile.validate(model, data, str(path))

@@ -49,6 +49,7 @@ class AppClient:
         self.dc, self.server, self.client_id = dc, server, client_id
         self.guard, self.history, self.table = guard, history, table
         self.clock = clock or AppClock()
+        self.tags: dict[str, Any] = {}  # merged into every history record, e.g. the planned op index
         self._connection: pymysql.connections.Connection | None = None
 
     def _conn(self) -> pymysql.connections.Connection:
@@ -83,7 +84,7 @@ class AppClient:
         self.history.append(
             "op", dc=self.dc, server=self.server.name, client=self.client_id, kind=kind, guard=self.guard.name,
             statement=statement, rows_affected=affected, error=error, start=started, end=time.time(),
-            **fields, **({"value": outcome.value, "version": outcome.version} if kind == "read" else {}),
+            **self.tags, **fields, **({"value": outcome.value, "version": outcome.version} if kind == "read" else {}),
         )
         return outcome, rows
 
@@ -107,6 +108,13 @@ class AppClient:
         sql = f"INSERT INTO {t.name} ({t.key}, {t.value}, {t.version}) VALUES (%(key)s, %(value)s, %(new)s)"
         outcome, _ = self._run(sql, {"key": key, "value": value, "new": version}, "insert", key=key, value=value,
                                new_version=version)
+        return outcome
+
+    def delete(self, key: int, read_version: int | None, new_version: int) -> Outcome:
+        t = self.table
+        sql = f"DELETE FROM {t.name} WHERE {self.guard.where(t.key, t.version)}"
+        params = {"key": key, "read": read_version, "new": new_version}
+        outcome, _ = self._run(sql, params, "delete", key=key, read_version=read_version, new_version=new_version)
         return outcome
 
     def read_modify_write(self, key: int, value: str, new_version: int | None = None,
