@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 from typing import Any
 
@@ -221,15 +222,30 @@ def images_ensure(flavors: tuple[str, ...]) -> None:
     from lab.images.seed import seeded
     from lab.images.spec import parse_flavor
 
+    requests = []
     for text in flavors:
         try:
-            request = parse_flavor(text)
+            requests.append((text, parse_flavor(text)))
         except ValueError as exc:
             raise LabError(f"images ensure: {exc}") from None
+
+    def ensure(item: tuple[str, Any]) -> str:
+        text, request = item
         image = resolve(request, progress=progress)
         seed = seeded(image)
-        progress(f"{text}: {image} ({seed.dialect.label}), seeded datadir ready")
+        return f"{text}: {image} ({seed.dialect.label}), seeded datadir ready"
+
+    # Offline builds are mostly download and unpack time, so two at once roughly halve the wait.
+    with ThreadPoolExecutor(max_workers=max(1, len(requests))) as pool:
+        for line in pool.map(ensure, requests):
+            progress(line)
 
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+from lab.cli_check import check, repair  # noqa: E402
+
+main.add_command(check)
+main.add_command(repair)
