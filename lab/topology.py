@@ -98,6 +98,14 @@ class Topology(_Strict):
             raise ValueError(f"{value!r} must be lowercase letters, digits and dashes, at most 31 characters")
         return value
 
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _empty_bodies(cls, value: object) -> object:
+        """`dc1:` with nothing after it means a server with all defaults, like `dc1: {}`."""
+        if isinstance(value, dict):
+            return {name: ({} if body is None else body) for name, body in value.items()}
+        return value
+
     @field_validator("servers")
     @classmethod
     def _server_names(cls, value: dict[str, ServerSpec]) -> dict[str, ServerSpec]:

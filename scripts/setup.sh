@@ -40,6 +40,11 @@ if is_debian_root; then
   missing=()
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
   command -v iptables >/dev/null 2>&1 || missing+=(iptables)
+  command -v nsenter >/dev/null 2>&1 || missing+=(util-linux)
+  # compose is only for the hands-on docker-compose.yml (and its test); skip it where the v2 plugin exists
+  if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+    missing+=(docker-compose)
+  fi
   [ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }
 fi
 
