@@ -10,15 +10,21 @@ Waiting never hangs on a broken link: a stopped applier or receiver with an erro
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+import pymysql
 
 from lab.flavors import BinlogPosition, LinkStatus, MariaDBDialect, SourceSpec
 from lab.server import Server
 from lab.sql import query
 from lab.topology import LinkSpec
+
+T = TypeVar("T")
 
 # IO errors that mean "the source is unreachable for now"; replication retries them by itself.
 TRANSIENT_IO_ERRNOS = {2003, 2005, 2013, 2026, 1040, 1159, 1158}
@@ -65,8 +71,8 @@ class CatchUpResult:
         return "\n".join(lines)
 
 
-def link_status(replica: Server) -> LinkStatus | None:
-    rows = replica.query(replica.dialect.replica_status())
+def link_status(replica: Server, sessions: Sessions | None = None) -> LinkStatus | None:
+    rows = _with_session(sessions, replica, lambda c: query(c, replica.dialect.replica_status()))
     return replica.dialect.parse_link_status(rows[0]) if rows else None
 
 
@@ -87,6 +93,45 @@ def wire(source: Server, replica: Server, link: LinkSpec, replication_user: str,
         statements.append(dialect.set_parallel_workers(link.parallel_workers))
     statements += [dialect.change_source(spec), dialect.start_replica()]
     replica.execute(*statements)
+
+
+class Sessions:
+    """One open connection per server for the length of a wait, instead of a new TLS handshake per probe."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, pymysql.connections.Connection] = {}
+        self._lock = threading.Lock()
+
+    def get(self, server: Server) -> pymysql.connections.Connection:
+        with self._lock:
+            connection = self._open.get(server.name)
+            if connection is None or not connection.open:
+                connection = server.connect(timeout=5.0, read_timeout=30.0)
+                self._open[server.name] = connection
+            return connection
+
+    def drop(self, server: Server) -> None:
+        with self._lock:
+            connection = self._open.pop(server.name, None)
+        if connection is not None:
+            connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._open.values():
+                connection.close()
+            self._open.clear()
+
+
+def _with_session(sessions: Sessions | None, server: Server, work: Callable[[pymysql.connections.Connection], T]) -> T:
+    if sessions is None:
+        with server.connect() as connection:
+            return work(connection)
+    try:
+        return work(sessions.get(server))
+    except pymysql.err.OperationalError:
+        sessions.drop(server)  # the server restarted or the link dropped: retry once on a fresh session
+        return work(sessions.get(server))
 
 
 # --- progress of a source, in the terms its replicas can be compared against -------------------
@@ -112,31 +157,35 @@ def _mysql_own_gtids(gtid_executed: str, server_uuid: str) -> str:
     return ",".join(keep)
 
 
-def source_progress(source: Server, use_gtid: bool) -> SourceProgress:
-    with source.connect() as connection:
-        if use_gtid and isinstance(source.dialect, MariaDBDialect):
-            row = query(connection, "SELECT @@global.gtid_binlog_pos AS pos")[0]
-            return SourceProgress(domains=tuple(sorted(_mariadb_domains(row["pos"]).items())))
-        if use_gtid:
-            row = query(connection, "SELECT @@global.gtid_executed AS g, @@server_uuid AS u, "
-                                    "@@global.log_replica_updates AS lru")[0]
-            executed = row["g"].replace("\n", "")
-            binlogged = executed if int(row["lru"]) else _mysql_own_gtids(executed, row["u"])
-            return SourceProgress(gtid_set=binlogged)
-        rows = query(connection, source.dialect.binlog_status())
-        return SourceProgress(position=BinlogPosition(rows[0]["File"], int(rows[0]["Position"])))
+def source_progress(source: Server, use_gtid: bool, sessions: Sessions | None = None) -> SourceProgress:
+    return _with_session(sessions, source, lambda connection: _progress(connection, source, use_gtid))
 
 
-def replica_reached(replica: Server, status: LinkStatus, target: SourceProgress) -> bool:
+def _progress(connection: pymysql.connections.Connection, source: Server, use_gtid: bool) -> SourceProgress:
+    if use_gtid and isinstance(source.dialect, MariaDBDialect):
+        row = query(connection, "SELECT @@global.gtid_binlog_pos AS pos")[0]
+        return SourceProgress(domains=tuple(sorted(_mariadb_domains(row["pos"]).items())))
+    if use_gtid:
+        row = query(connection, "SELECT @@global.gtid_executed AS g, @@server_uuid AS u, "
+                                "@@global.log_replica_updates AS lru")[0]
+        executed = row["g"].replace("\n", "")
+        binlogged = executed if int(row["lru"]) else _mysql_own_gtids(executed, row["u"])
+        return SourceProgress(gtid_set=binlogged)
+    rows = query(connection, source.dialect.binlog_status())
+    return SourceProgress(position=BinlogPosition(rows[0]["File"], int(rows[0]["Position"])))
+
+
+def replica_reached(replica: Server, status: LinkStatus, target: SourceProgress,
+                    sessions: Sessions | None = None) -> bool:
     if target.gtid_set is not None:
         if not target.gtid_set:
             return True
-        with replica.connect() as connection:
-            row = query(connection, "SELECT GTID_SUBSET(%s, @@global.gtid_executed) AS ok", (target.gtid_set,))
+        row = _with_session(sessions, replica, lambda c: query(
+            c, "SELECT GTID_SUBSET(%s, @@global.gtid_executed) AS ok", (target.gtid_set,)))
         return bool(int(row[0]["ok"]))
     if target.domains:
-        with replica.connect() as connection:
-            row = query(connection, "SELECT @@global.gtid_slave_pos AS s, @@global.gtid_binlog_pos AS b")[0]
+        row = _with_session(sessions, replica, lambda c: query(
+            c, "SELECT @@global.gtid_slave_pos AS s, @@global.gtid_binlog_pos AS b"))[0]
         have = _mariadb_domains(row["s"])
         for domain, seq in _mariadb_domains(row["b"]).items():
             have[domain] = max(have.get(domain, 0), seq)
@@ -174,40 +223,48 @@ def catch_up(links: list[Link], timeout: float = 60.0, poll: float = 0.02,
     The second, confirming round matters in rings: applying on one server can produce
     binlog on it that the next server must then apply.
     """
+    sessions = Sessions()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, len(links))) as pool:
+            return _wait(links, timeout, poll, on_wait, sessions, pool)
+    finally:
+        sessions.close()
+
+
+def _wait(links: list[Link], timeout: float, poll: float, on_wait: Callable[[float], None] | None,
+          sessions: Sessions, pool: ThreadPoolExecutor) -> CatchUpResult:
     started = time.monotonic()
     previous: dict[str, SourceProgress] | None = None
-    reports: list[LinkReport] = []
-    with ThreadPoolExecutor(max_workers=max(1, len(links))) as pool:
-        while True:
-            sources = {link.source.name: link for link in links}
-            progress = dict(zip(sources, pool.map(
-                lambda item: source_progress(item.source, item.use_gtid), sources.values()), strict=True))
-            statuses = list(pool.map(lambda link: link_status(link.replica), links))
-            reports = []
-            for link, status in zip(links, statuses, strict=True):
-                report = LinkReport(link.source.name, link.replica.name, status)
-                why = _broken(status)
-                if why:
-                    report.broken, report.detail = True, why
-                elif replica_reached(link.replica, status, progress[link.source.name]):
-                    report.caught_up, report.detail = True, "caught up"
-                else:
-                    report.detail = f"behind (IO {status.io_running}, lag {status.seconds_behind})"
-                reports.append(report)
-            elapsed = time.monotonic() - started
-            if all(r.caught_up for r in reports):
-                if previous == progress:
-                    return CatchUpResult(True, elapsed, reports)
-                previous = progress
-                continue
-            previous = None
-            if any(r.broken for r in reports) and all(r.caught_up or r.broken for r in reports):
-                return CatchUpResult(False, elapsed, reports)
-            if elapsed > timeout:
-                for report in reports:
-                    if not report.caught_up and not report.broken:
-                        report.detail += f"; timed out after {timeout:.0f}s"
-                return CatchUpResult(False, elapsed, reports)
-            if on_wait:
-                on_wait(elapsed)
-            time.sleep(poll)
+    while True:
+        sources = {link.source.name: link for link in links}
+        progress = dict(zip(sources, pool.map(
+            lambda item: source_progress(item.source, item.use_gtid, sessions), sources.values()), strict=True))
+        statuses = list(pool.map(lambda link: link_status(link.replica, sessions), links))
+        reports = []
+        for link, status in zip(links, statuses, strict=True):
+            report = LinkReport(link.source.name, link.replica.name, status)
+            why = _broken(status)
+            if why:
+                report.broken, report.detail = True, why
+            elif replica_reached(link.replica, status, progress[link.source.name], sessions):
+                report.caught_up, report.detail = True, "caught up"
+            else:
+                report.detail = f"behind (IO {status.io_running}, lag {status.seconds_behind})"
+            reports.append(report)
+        elapsed = time.monotonic() - started
+        if all(r.caught_up for r in reports):
+            if previous == progress:
+                return CatchUpResult(True, elapsed, reports)
+            previous = progress
+            continue
+        previous = None
+        if any(r.broken for r in reports) and all(r.caught_up or r.broken for r in reports):
+            return CatchUpResult(False, elapsed, reports)
+        if elapsed > timeout:
+            for report in reports:
+                if not report.caught_up and not report.broken:
+                    report.detail += f"; timed out after {timeout:.0f}s"
+            return CatchUpResult(False, elapsed, reports)
+        if on_wait:
+            on_wait(elapsed)
+        time.sleep(poll)
