@@ -50,6 +50,15 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plot_links(run_dir: Path) -> str:
+    """Links to what `lab report` drew (report.html, plots/*.png), once it has run."""
+    pictures = sorted((run_dir / "plots").glob("*.png"))
+    links = ["- [report.html](report.html): the summary and every plot in one file\n"] \
+        if (run_dir / "report.html").exists() else []
+    links += [f"- [{picture.stem}](plots/{picture.name})\n" for picture in pictures]
+    return "\n## Plots\n\n" + "".join(links) if links else ""
+
+
 def write_report(run_dir: Path) -> Path:
     meta = json.loads((run_dir / "run.json").read_text())
     cells = pd.read_csv(run_dir / "cells.csv") if (run_dir / "cells.csv").exists() else pd.DataFrame()
@@ -58,6 +67,7 @@ def write_report(run_dir: Path) -> Path:
            f"{meta['cells_planned']} ({meta['cells_failed']} failed), completed: {meta['completed']}\n",
            "- every count below is measured from the servers and `history.jsonl`; see README "
            "\"Reading the incident report\" for what each column means.\n",
+           _plot_links(run_dir),
            "\n## Summary per cell\n\n"]
     if not cells.empty:
         shown = [c for c in ["topology", "binlog_format", "guard", "flavor", "mode", "version_order",
