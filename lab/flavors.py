@@ -130,6 +130,34 @@ class Dialect:
     def _replica_word(self) -> str:
         raise NotImplementedError
 
+    # --- fault injection (lab/faults) ---------------------------------------------------
+    def change_source_address(self, host: str, port: int, log_file: str | None = None,
+                              log_pos: int | None = None) -> str:
+        """Re-point a stopped replica, keeping every other setting; position-based links must pass coordinates."""
+        raise NotImplementedError
+
+    def source_address(self, status: LinkStatus) -> tuple[str, int]:
+        """The host and port a replica currently connects to, from its status row."""
+        raise NotImplementedError
+
+    def exec_mode_variable(self) -> str:
+        """`replica_exec_mode` or `slave_exec_mode`: STRICT stops on conflicts, IDEMPOTENT ignores them."""
+        raise NotImplementedError
+
+    def set_exec_mode(self, mode: str) -> str:
+        return f"SET GLOBAL {self.exec_mode_variable()}={_sql_string(mode.upper())}"
+
+    def skip_counter(self, count: int = 1) -> str:
+        """Skip the next `count` events of a stopped applier (not allowed with MySQL GTID auto-position)."""
+        raise NotImplementedError
+
+    def net_timeout_variable(self) -> str:
+        """How long a receiver waits for data before it reconnects: the time to notice a silent partition."""
+        raise NotImplementedError
+
+    def set_net_timeout(self, seconds: int) -> str:
+        return f"SET GLOBAL {self.net_timeout_variable()}={int(seconds)}"
+
     # --- binary log ------------------------------------------------------------------
     def binlog_status(self) -> str:
         raise NotImplementedError
@@ -205,6 +233,30 @@ class MySQLDialect(Dialect):
         variable = "replica_parallel_workers" if self.version >= (8, 0, 26) else "slave_parallel_workers"
         return f"SET GLOBAL {variable}={int(workers)}"
 
+    def change_source_address(self, host: str, port: int, log_file: str | None = None,
+                              log_pos: int | None = None) -> str:
+        m = "SOURCE" if self.modern else "MASTER"
+        verb = "CHANGE REPLICATION SOURCE TO" if self.modern else "CHANGE MASTER TO"
+        parts = [f"{m}_HOST={_sql_string(host)}", f"{m}_PORT={int(port)}"]
+        if log_file is not None and log_pos is not None:
+            parts += [f"{m}_LOG_FILE={_sql_string(log_file)}", f"{m}_LOG_POS={int(log_pos)}"]
+        return f"{verb} " + ", ".join(parts)
+
+    def source_address(self, status: LinkStatus) -> tuple[str, int]:
+        row = status.raw
+        return (row.get("Source_Host") or row.get("Master_Host") or "",
+                int(row.get("Source_Port") or row.get("Master_Port") or 0))
+
+    def exec_mode_variable(self) -> str:
+        return "replica_exec_mode" if self.version >= (8, 0, 26) else "slave_exec_mode"
+
+    def skip_counter(self, count: int = 1) -> str:
+        variable = "sql_replica_skip_counter" if self.version >= (8, 0, 26) else "sql_slave_skip_counter"
+        return f"SET GLOBAL {variable}={int(count)}"
+
+    def net_timeout_variable(self) -> str:
+        return "replica_net_timeout" if self.version >= (8, 0, 26) else "slave_net_timeout"
+
     def binlog_status(self) -> str:
         return "SHOW BINARY LOG STATUS" if self.version >= (8, 2, 0) else "SHOW MASTER STATUS"
 
@@ -250,6 +302,7 @@ class MariaDBDialect(Dialect):
             "--relay-log=relay-bin",
             "--skip-slave-start",
             f"--log-slave-updates={'ON' if log_replica_updates else 'OFF'}",
+            "--innodb-log-file-size=16M",  # matches the seeded datadir; the 96M default costs a copy-up
         ]
 
     def _replica_word(self) -> str:
@@ -273,6 +326,25 @@ class MariaDBDialect(Dialect):
 
     def set_parallel_workers(self, workers: int) -> str:
         return f"SET GLOBAL slave_parallel_threads={int(workers)}"
+
+    def change_source_address(self, host: str, port: int, log_file: str | None = None,
+                              log_pos: int | None = None) -> str:
+        parts = [f"MASTER_HOST={_sql_string(host)}", f"MASTER_PORT={int(port)}"]
+        if log_file is not None and log_pos is not None:
+            parts += [f"MASTER_LOG_FILE={_sql_string(log_file)}", f"MASTER_LOG_POS={int(log_pos)}"]
+        return "CHANGE MASTER TO " + ", ".join(parts)
+
+    def source_address(self, status: LinkStatus) -> tuple[str, int]:
+        return status.raw.get("Master_Host") or "", int(status.raw.get("Master_Port") or 0)
+
+    def exec_mode_variable(self) -> str:
+        return "slave_exec_mode"
+
+    def skip_counter(self, count: int = 1) -> str:
+        return f"SET GLOBAL sql_slave_skip_counter={int(count)}"
+
+    def net_timeout_variable(self) -> str:
+        return "slave_net_timeout"
 
     def binlog_status(self) -> str:
         return "SHOW MASTER STATUS"

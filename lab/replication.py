@@ -26,6 +26,8 @@ from lab.topology import LinkSpec
 
 T = TypeVar("T")
 
+RECEIVER_TIMEOUT_S = 5
+
 # IO errors that mean "the source is unreachable for now"; replication retries them by itself.
 TRANSIENT_IO_ERRNOS = {2003, 2005, 2013, 2026, 1040, 1159, 1158}
 
@@ -88,7 +90,8 @@ def wire(source: Server, replica: Server, link: LinkSpec, replication_user: str,
         use_gtid=use_gtid,
         delay_seconds=link.delay,
     )
-    statements = [dialect.stop_replica(), dialect.reset_replica_all()]
+    # A short receiver timeout (above the 1 s heartbeat) makes a silent partition visible within seconds.
+    statements = [dialect.stop_replica(), dialect.reset_replica_all(), dialect.set_net_timeout(RECEIVER_TIMEOUT_S)]
     if link.parallel_workers is not None:
         statements.append(dialect.set_parallel_workers(link.parallel_workers))
     statements += [dialect.change_source(spec), dialect.start_replica()]

@@ -83,7 +83,7 @@ def run(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None,
                     history.start_cell(cell, parameters)
                     if isinstance(experiment, spec.TimelineExperiment):
                         outcome = TimelineCell(lab, experiment, parameters, history, compare, run_seed,
-                                               max(catch_up_timeout, 120.0)).run()
+                                               max(catch_up_timeout, 120.0), str(path)).run()
                     else:
                         outcome = IncidentCell(lab, experiment, parameters, history, compare, run_seed,
                                                catch_up_timeout).run()

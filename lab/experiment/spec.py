@@ -163,11 +163,12 @@ class TimelineEntry(_Strict):
     @field_validator("fault")
     @classmethod
     def _fault(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from lab.faults import kinds
+
         if "type" not in value:
             raise ValueError("a fault needs a `type`, e.g. {type: partition, between: [dc1, dc2]}")
-        from lab.faults import validate_fault
-
-        validate_fault(value)
+        if value["type"] not in kinds():
+            raise ValueError(f"unknown fault type {value['type']!r}; known: {', '.join(kinds())}")
         return value
 
 

@@ -15,9 +15,9 @@ from lab.experiment.cell import Cell, CellOutcome, Compare, FixPlan
 from lab.experiment.sampler import Sampler
 from lab.experiment.schedule import FaultSchedule
 from lab.experiment.spec import TimelineExperiment
+from lab.faults import ClockRegistry, FaultContext
 from lab.history import History
 from lab.workload.client import AppClient, VersionedTable
-from lab.workload.clock import AppClock
 from lab.workload.driver import TrafficDriver
 from lab.workload.plan import plan
 
@@ -26,13 +26,16 @@ SEED_BATCH = 1000
 
 class TimelineCell(Cell):
     def __init__(self, lab: Lab, experiment: TimelineExperiment, parameters: dict[str, str], history: History,
-                 compare: Compare, seed: int, catch_up_timeout: float = 120.0) -> None:
+                 compare: Compare, seed: int, catch_up_timeout: float = 120.0, experiment_file: str = "") -> None:
         fix = FixPlan(experiment.fix.guard, experiment.fix.binlog_format) if experiment.fix else None
         traffic = experiment.traffic
         super().__init__(lab, parameters, history, compare, seed, table=VersionedTable(name=traffic.table),
                          leader_dc=traffic.shift.target, fix=fix, catch_up_timeout=catch_up_timeout)
         self.experiment = experiment
-        self.clocks = {dc: AppClock(skew_ms=experiment.clock_skew_ms.get(dc, 0)) for dc in lab.topology.dcs}
+        self.experiment_file = experiment_file or experiment.name
+        self.clocks = ClockRegistry()  # shared with clock-skew faults, so a skew moves every client of a DC
+        for dc, skew in experiment.clock_skew_ms.items():
+            self.clocks.adjust(dc, skew)
 
     def seed_rows(self) -> None:
         """Bulk-insert the starting rows on the shift's source DC (one history event, not one op per row)."""
@@ -40,7 +43,7 @@ class TimelineCell(Cell):
         traffic = self.experiment.traffic
         source = self.lab.primary(traffic.shift.source)
         source.execute(self.table.create_sql())
-        version = self.clocks[traffic.shift.source].now_ms()
+        version = self.clocks.clock(traffic.shift.source).now_ms()
         t = self.table
         with source.connect() as connection, connection.cursor() as cursor:
             for start in range(1, traffic.rows + 1, SEED_BATCH):
@@ -51,7 +54,7 @@ class TimelineCell(Cell):
         self.catch_up("seed")
 
     def _make_client(self, dc: str, client_id: str) -> AppClient:
-        return self.client(dc, client_id, clock=self.clocks[dc])
+        return self.client(dc, client_id, clock=self.clocks.clock(dc))
 
     def _count_diverged(self) -> int:
         return len(self.compare(self.lab, self.table.name))
@@ -62,7 +65,8 @@ class TimelineCell(Cell):
         try:
             self.seed_rows()
             self.history.set_phase("traffic")
-            schedule = FaultSchedule(self.lab, self.history, self.clocks, self.experiment.timeline)
+            context = FaultContext(self.lab, self.history, self.clocks, source=self.experiment_file)
+            schedule = FaultSchedule(context, self.experiment.timeline)
             sampler = Sampler(self.lab, self._count_diverged, interval=self.experiment.sample_interval,
                               shares=traffic.shift.shares, active_faults=schedule.active_names,
                               phase=lambda: self.history.phase)

@@ -18,7 +18,7 @@ from lab.errors import ImageError
 from lab.flavors import Dialect, detect
 
 DATADIR = "/lab/data"
-SEED_FORMAT = "3"
+SEED_FORMAT = "4"
 
 PROBE_SCRIPT = r"""
 for b in mariadbd mysqld; do
@@ -39,7 +39,7 @@ chown -R mysql:mysql /lab /var/lib/mysql-files /run/mysqld
 if [ "$FAMILY" = mariadb ]; then
   installer=$(command -v mariadb-install-db || command -v mysql_install_db)
   "$installer" --user=mysql --datadir=/lab/data --auth-root-authentication-method=normal \
-      --skip-test-db >/tmp/init.log 2>&1 || { cat /tmp/init.log; exit 1; }
+      --skip-test-db --innodb-log-file-size=16M >/tmp/init.log 2>&1 || { cat /tmp/init.log; exit 1; }
 else
   "$BINARY" --initialize-insecure --user=mysql --datadir=/lab/data --innodb-redo-log-capacity=16M \
       --log-error-verbosity=1 >/tmp/init.log 2>&1 || { cat /tmp/init.log; exit 1; }

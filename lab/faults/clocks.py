@@ -1,0 +1,30 @@
+"""Per-DC application clocks shared by every client of a DC, so a skew fault moves them all at once."""
+
+from __future__ import annotations
+
+import threading
+
+from lab.workload.clock import AppClock
+
+
+class ClockRegistry:
+    """DC name -> the one `AppClock` its clients use. Workloads ask here instead of creating their own clocks."""
+
+    def __init__(self) -> None:
+        self._clocks: dict[str, AppClock] = {}
+        self._lock = threading.Lock()
+
+    def clock(self, dc: str) -> AppClock:
+        with self._lock:
+            return self._clocks.setdefault(dc, AppClock())
+
+    def adjust(self, dc: str, delta_ms: int) -> int:
+        """Add `delta_ms` to a DC's skew (additive, so overlapping skews heal in any order); return the new skew."""
+        with self._lock:
+            clock = self._clocks.setdefault(dc, AppClock())
+            clock.skew_ms += int(delta_ms)
+            return clock.skew_ms
+
+    def skews(self) -> dict[str, int]:
+        with self._lock:
+            return {dc: clock.skew_ms for dc, clock in self._clocks.items()}

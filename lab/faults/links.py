@@ -1,0 +1,255 @@
+"""Faults on one replication link: stop a thread, delay the applier, switch exec mode, skip a failing event.
+
+Links are written `source->replica` (server or DC names). Each fault acts on the replica end
+and restores exactly what it found, so it composes with the link's configured settings.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from lab.faults import threads
+from lab.faults.base import Fault, FaultError
+from lab.faults.context import FaultContext
+from lab.faults.params import SpecReader, non_negative, positive
+from lab.flavors import LinkStatus, MySQLDialect
+from lab.replication import Link, link_status
+from lab.sql import query
+
+FAILED_GTID = re.compile(r"failed executing transaction '([^']+)'")
+
+
+def _status(link: Link) -> LinkStatus:
+    status = link_status(link.replica)
+    if status is None:
+        raise FaultError(f"{link.replica.name} has no replication configured")
+    return status
+
+
+class LinkFault(Fault):
+    def __init__(self, ctx: FaultContext, link: str | Link) -> None:
+        super().__init__(ctx)
+        self.link = link if isinstance(link, Link) else ctx.link(link)
+
+    @property
+    def link_name(self) -> str:
+        return f"{self.link.source.name}->{self.link.replica.name}"
+
+    def params(self) -> dict[str, Any]:
+        return {"link": self.link_name}
+
+
+class StopThread(LinkFault):
+    """STOP REPLICA IO_THREAD (the receiver: nothing new arrives) or SQL_THREAD (the applier: relay log piles up)."""
+
+    kind = "stop_thread"
+
+    def __init__(self, ctx: FaultContext, link: str | Link, thread: str) -> None:
+        super().__init__(ctx, link)
+        thread = thread.lower()
+        if thread not in ("io", "sql"):
+            raise ctx.error("thread", f"must be 'io' or 'sql', got {thread!r}")
+        self.thread = thread
+
+    @property
+    def statement_thread(self) -> str:
+        return "IO_THREAD" if self.thread == "io" else "SQL_THREAD"
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "thread": self.thread}
+
+    def _start(self) -> dict[str, Any]:
+        self.link.replica.execute(self.link.replica.dialect.stop_replica(self.statement_thread))
+        return {}
+
+    def _heal(self) -> dict[str, Any]:
+        # START on a running thread is only a warning, so heal is idempotent.
+        self.link.replica.execute(self.link.replica.dialect.start_replica(self.statement_thread))
+        return {}
+
+    @classmethod
+    def from_spec(cls, ctx: FaultContext, spec: Any) -> StopThread:
+        reader = SpecReader.of(ctx, spec)
+        link = reader.get("link", str)
+        implied = {"stop_io": "io", "stop_sql": "sql"}.get(reader.kind)
+        thread = implied or reader.get("thread", str)
+        reader.done()
+        return cls(ctx, link, thread)
+
+
+class ReplicationDelay(LinkFault):
+    """SOURCE_DELAY / MASTER_DELAY: the applier holds each event this long after the source committed it.
+
+    Both threads are stopped for the change (MariaDB refuses it with the receiver running,
+    MySQL with the applier running) and restarted only if they were running.
+    """
+
+    kind = "delay"
+
+    def __init__(self, ctx: FaultContext, link: str | Link, seconds: int) -> None:
+        super().__init__(ctx, link)
+        if seconds < 0:
+            raise ctx.error("seconds", "must be >= 0")
+        self.seconds = int(seconds)
+        self.previous: int | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "seconds": self.seconds}
+
+    def _set(self, seconds: int) -> None:
+        status = _status(self.link)
+        dialect = self.link.replica.dialect
+        self.link.replica.execute(dialect.stop_replica(), dialect.set_delay(seconds))
+        threads.start(self.link.replica, *threads.running(status))
+
+    def _start(self) -> dict[str, Any]:
+        self.previous = _status(self.link).sql_delay
+        self._set(self.seconds)
+        return {"previous_seconds": self.previous}
+
+    def _heal(self) -> dict[str, Any]:
+        restore = self.previous or 0
+        if _status(self.link).sql_delay != restore:
+            self._set(restore)
+        return {"restored_seconds": restore}
+
+    @classmethod
+    def from_spec(cls, ctx: FaultContext, spec: Any) -> ReplicationDelay:
+        reader = SpecReader.of(ctx, spec)
+        link = reader.get("link", str)
+        seconds = reader.get("seconds", int, check=non_negative)
+        reader.done()
+        return cls(ctx, link, seconds)
+
+
+class ExecMode(LinkFault):
+    """replica_exec_mode / slave_exec_mode IDEMPOTENT: duplicate-key and missing-row errors are silently ignored.
+
+    The variable is global to the replica; a running applier is restarted so it reads the new mode.
+    """
+
+    kind = "idempotent"
+
+    def __init__(self, ctx: FaultContext, link: str | Link, mode: str = "IDEMPOTENT") -> None:
+        super().__init__(ctx, link)
+        self.mode = mode.upper()
+        if self.mode not in ("IDEMPOTENT", "STRICT"):
+            raise ctx.error("mode", f"must be IDEMPOTENT or STRICT, got {mode!r}")
+        self.previous: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "mode": self.mode}
+
+    def current(self) -> str:
+        variable = self.link.replica.dialect.exec_mode_variable()
+        return str(self.link.replica.query(f"SELECT @@global.{variable} AS m")[0]["m"]).upper()
+
+    def _apply(self, mode: str) -> None:
+        replica, dialect = self.link.replica, self.link.replica.dialect
+        sql_on = _status(self.link).sql_running == "Yes"
+        if sql_on:
+            replica.execute(dialect.stop_replica("SQL_THREAD"))
+        replica.execute(dialect.set_exec_mode(mode))
+        if sql_on:
+            replica.execute(dialect.start_replica("SQL_THREAD"))
+
+    def _start(self) -> dict[str, Any]:
+        self.previous = self.current()
+        self._apply(self.mode)
+        return {"previous_mode": self.previous}
+
+    def _heal(self) -> dict[str, Any]:
+        restore = self.previous or "STRICT"
+        if self.current() != restore:
+            self._apply(restore)
+        return {"restored_mode": restore}
+
+    @classmethod
+    def from_spec(cls, ctx: FaultContext, spec: Any) -> ExecMode:
+        reader = SpecReader.of(ctx, spec)
+        link = reader.get("link", str)
+        mode = reader.get("mode", str, "IDEMPOTENT")
+        reader.done()
+        return cls(ctx, link, mode)
+
+
+class SkipEvent(LinkFault):
+    """Skip the transaction the applier failed on, then restart the applier. An action: heal has nothing to undo.
+
+    MySQL with GTIDs commits an empty transaction under the failing GTID (the skip counter is
+    refused there); MySQL without GTIDs and MariaDB use the skip counter. Up to `count`
+    failures are skipped, waiting up to `wait_s` for each next failure to show.
+    """
+
+    kind = "skip_event"
+
+    def __init__(self, ctx: FaultContext, link: str | Link, count: int = 1, wait_s: float = 2.0) -> None:
+        super().__init__(ctx, link)
+        if count < 1:
+            raise ctx.error("count", "must be >= 1")
+        self.count, self.wait_s = int(count), float(wait_s)
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "count": self.count}
+
+    def failing_gtid(self, status: LinkStatus) -> str | None:
+        rows = self.link.replica.query(
+            "SELECT APPLYING_TRANSACTION AS g FROM performance_schema.replication_applier_status_by_worker "
+            "WHERE LAST_ERROR_NUMBER <> 0 ORDER BY LAST_ERROR_TIMESTAMP DESC")
+        for row in rows:
+            if row["g"] and row["g"] != "ANONYMOUS":
+                return str(row["g"])
+        match = FAILED_GTID.search(status.last_sql_error)
+        return match.group(1) if match and match.group(1) != "ANONYMOUS" else None
+
+    def _wait_for_failure(self, timeout: float) -> LinkStatus | None:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = _status(self.link)
+            if status.sql_running != "Yes" and status.last_sql_errno:
+                return status
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+
+    def skip_one(self, status: LinkStatus) -> dict[str, Any]:
+        replica, dialect = self.link.replica, self.link.replica.dialect
+        skipped: dict[str, Any] = {"errno": status.last_sql_errno, "error": status.last_sql_error[:300]}
+        gtid = self.failing_gtid(status) if isinstance(dialect, MySQLDialect) and self.link.use_gtid else None
+        if gtid:
+            with replica.connect() as connection:
+                query(connection, "SET GTID_NEXT=%s", (gtid,))
+                query(connection, "BEGIN")
+                query(connection, "COMMIT")
+                query(connection, "SET GTID_NEXT='AUTOMATIC'")
+            skipped["gtid"] = gtid
+        elif isinstance(dialect, MySQLDialect) and self.link.use_gtid:
+            raise FaultError(f"{replica.name}: cannot find the failing GTID in: {status.last_sql_error[:200]}")
+        else:
+            replica.execute(dialect.skip_counter(1))
+            skipped["skip_counter"] = 1
+        replica.execute(dialect.start_replica("SQL_THREAD"))
+        return skipped
+
+    def _start(self) -> dict[str, Any]:
+        skipped = []
+        for index in range(self.count):
+            status = self._wait_for_failure(0 if index == 0 else self.wait_s)
+            if status is None:
+                break
+            skipped.append(self.skip_one(status))
+        return {"skipped": skipped}
+
+    def _heal(self) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def from_spec(cls, ctx: FaultContext, spec: Any) -> SkipEvent:
+        reader = SpecReader.of(ctx, spec)
+        link = reader.get("link", str)
+        count = reader.get("count", int, 1, check=positive)
+        wait = reader.get("wait_s", float, 2.0, check=non_negative)
+        reader.done()
+        return cls(ctx, link, count, wait)

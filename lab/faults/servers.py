@@ -1,0 +1,161 @@
+"""Server faults: crash (SIGKILL, crash recovery on heal), clean restart, pause (freeze every thread).
+
+Servers run with --skip-replica-start, so healing a stopped server restarts replication on
+its incoming link itself, restoring the thread states it had before the fault (a link that
+another fault stopped stays stopped). Its replicas reconnect by themselves (retry count
+86400, every second). The host port may change on start, so the lab's `Server.endpoint` is
+updated in place; clients that connect through the `Server` object follow it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import pymysql
+from docker.errors import APIError, NotFound
+
+from lab import server as srv
+from lab.faults import threads
+from lab.faults.base import Fault, FaultError
+from lab.faults.context import FaultContext
+from lab.faults.params import SpecReader, positive
+from lab.server import Server
+from lab.sql import query
+
+
+def _target(reader: SpecReader) -> str:
+    name = reader.get("server", str, None)
+    dc = reader.get("dc", str, None)
+    if (name is None) == (dc is None):
+        raise reader.error("server", "give exactly one of `server` or `dc`")
+    return name or dc  # type: ignore[return-value]
+
+
+class ServerFault(Fault):
+    def __init__(self, ctx: FaultContext, server: str | Server) -> None:
+        super().__init__(ctx)
+        self.server = server if isinstance(server, Server) else ctx.server(server)
+
+    def params(self) -> dict[str, Any]:
+        return {"server": self.server.name}
+
+    def status(self) -> str:
+        try:
+            self.server.container.reload()
+        except NotFound:
+            raise FaultError(f"container of {self.server.name} no longer exists") from None
+        return str(self.server.container.status)
+
+
+class _Down(ServerFault):
+    """Take the server down on start, bring it back on heal (crash recovery or a clean start)."""
+
+    ready_timeout: float = 120.0
+
+    def __init__(self, ctx: FaultContext, server: str | Server) -> None:
+        super().__init__(ctx, server)
+        self.threads_before: tuple[bool, bool] | None = None  # (io, sql) running before the fault
+
+    def _remember_threads(self) -> None:
+        if not self.ctx.incoming_links(self.server):
+            return
+        try:  # short timeouts: a paused server would otherwise hold this for a minute
+            with self.server.connect(timeout=3, read_timeout=3) as connection:
+                rows = query(connection, self.server.dialect.replica_status())
+        except pymysql.err.MySQLError:  # already unreachable: assume replication was meant to run
+            rows = []
+        status = self.server.dialect.parse_link_status(rows[0]) if rows else None
+        self.threads_before = (True, True) if status is None else threads.running(status)
+
+    def _stop(self) -> None:
+        raise NotImplementedError
+
+    def _start(self) -> dict[str, Any]:
+        self._remember_threads()
+        began = time.monotonic()
+        self._stop()
+        return {"down_s": round(time.monotonic() - began, 3), "threads_before": self.threads_before}
+
+    def _heal(self) -> dict[str, Any]:
+        state = self.status()
+        if state == "paused":
+            self.server.container.unpause()
+        began = time.monotonic()
+        if state not in ("running", "paused"):
+            self.server.container.start()
+        port = srv.published_port(self.server.container)
+        if port != self.server.endpoint.port:
+            self.server.endpoint = dataclasses.replace(self.server.endpoint, port=port)
+        srv.wait_ready(self.server.container, self.server.endpoint, timeout=self.ready_timeout)
+        ready = time.monotonic() - began
+        if self.threads_before is not None:
+            threads.start(self.server, *self.threads_before)
+        return {"was": state, "ready_s": round(ready, 3), "port": port, "replication_started": self.threads_before}
+
+    @classmethod
+    def from_spec(cls, ctx: FaultContext, spec: Any) -> _Down:
+        reader = SpecReader.of(ctx, spec)
+        target = _target(reader)
+        reader.done()
+        return cls(ctx, target)
+
+
+class Crash(_Down):
+    """SIGKILL the server's container: no shutdown, no flush; heal starts it and InnoDB recovers."""
+
+    kind = "crash"
+
+    def _stop(self) -> None:
+        container = self.server.container
+        try:
+            container.kill(signal="SIGKILL")
+        except APIError as exc:
+            if "is not running" not in str(exc):
+                raise
+        container.wait(timeout=60)
+
+
+class Restart(_Down):
+    """A clean shutdown (SIGTERM, then SIGKILL after `timeout_s`); heal starts the server again."""
+
+    kind = "restart"
+
+    def __init__(self, ctx: FaultContext, server: str | Server, timeout_s: float = 60.0) -> None:
+        super().__init__(ctx, server)
+        self.timeout_s = timeout_s
+
+    def _stop(self) -> None:
+        self.server.container.stop(timeout=int(self.timeout_s))
+
+    @classmethod
+    def from_spec(cls, ctx: FaultContext, spec: Any) -> Restart:
+        reader = SpecReader.of(ctx, spec)
+        target = _target(reader)
+        timeout = reader.get("timeout_s", float, 60.0, check=positive)
+        reader.done()
+        return cls(ctx, target, timeout)
+
+
+class Pause(ServerFault):
+    """Freeze every thread of the server (cgroup freezer): connections stay open, nothing answers."""
+
+    kind = "pause"
+
+    def _start(self) -> dict[str, Any]:
+        self.server.container.pause()
+        return {}
+
+    def _heal(self) -> dict[str, Any]:
+        state = self.status()
+        if state == "paused":
+            self.server.container.unpause()
+        return {"was": state}
+
+    @classmethod
+    def from_spec(cls, ctx: FaultContext, spec: Any) -> Pause:
+        reader = SpecReader.of(ctx, spec)
+        target = _target(reader)
+        reader.done()
+        return cls(ctx, target)

@@ -1,0 +1,23 @@
+"""Which replication threads a replica runs, and starting exactly those again after a change or a restart.
+
+Faults that must stop a replica (re-pointing, changing the delay, restarting the server)
+restore the thread states they found, so a thread another fault stopped stays stopped.
+"""
+
+from __future__ import annotations
+
+from lab.flavors import LinkStatus
+from lab.server import Server
+
+
+def running(status: LinkStatus) -> tuple[bool, bool]:
+    """(receiver, applier) running. A receiver that is Connecting or Preparing is running: it will retry."""
+    return status.io_running not in ("No", ""), status.sql_running == "Yes"
+
+
+def start(server: Server, io_on: bool, sql_on: bool) -> None:
+    dialect = server.dialect
+    if io_on and sql_on:
+        server.execute(dialect.start_replica())
+    elif io_on or sql_on:
+        server.execute(dialect.start_replica("IO_THREAD" if io_on else "SQL_THREAD"))
