@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import LabPool
 
+from lab.cluster import Lab
 from lab.experiment import spec
+from lab.experiment.cell import CellOutcome
 from lab.experiment.divergence import compare_dcs
 from lab.experiment.incident import IncidentCell
 from lab.history import History
@@ -23,13 +26,14 @@ def parameters(flavor: str, guard: str, binlog_format: str = "STATEMENT", mode: 
             "mode": mode, "version_order": "dc1_newer"}
 
 
-def rows_by_dc(lab) -> dict[str, dict[int, tuple]]:
+def rows_by_dc(lab: Lab) -> dict[str, dict[int, tuple]]:
     return {dc: {r["id"]: (r["first_name"], r["version"])
                  for r in lab.server(name).query(f"SELECT id, first_name, version FROM {TABLE}")}
             for dc, name in lab.topology.dcs.items()}
 
 
-def run_cell(labs, flavor: str, params: dict, tmp_path: Path, close_clients: bool = True):
+def run_cell(labs, flavor: str, params: dict, tmp_path: Path,
+             close_clients: bool = True) -> tuple[Lab, IncidentCell, History, CellOutcome]:
     lab = labs.get("active-active", flavor, params["binlog_format"])
     history = History(tmp_path / "history.jsonl", EXPERIMENT.name)
     history.start_cell(spec.cell_id(params), params)
@@ -39,7 +43,7 @@ def run_cell(labs, flavor: str, params: dict, tmp_path: Path, close_clients: boo
 
 
 @pytest.mark.parametrize("guard", sorted(Guard.registry))
-def test_verdict_matches_rows_read_from_every_dc(labs, flavor: str, guard: str, tmp_path: Path) -> None:
+def test_verdict_matches_rows_read_from_every_dc(labs: LabPool, flavor: str, guard: str, tmp_path: Path) -> None:
     lab, cell, _history, outcome = run_cell(labs, flavor, parameters(flavor, guard), tmp_path)
     assert lab.catch_up().caught_up
     rows = rows_by_dc(lab)
@@ -58,7 +62,7 @@ def test_verdict_matches_rows_read_from_every_dc(labs, flavor: str, guard: str, 
                 assert int(reported.loc[key, f"{dc}.version"]) == dc_rows[key][1]
 
 
-def test_history_records_every_statement_once(labs, flavor: str, tmp_path: Path) -> None:
+def test_history_records_every_statement_once(labs: LabPool, flavor: str, tmp_path: Path) -> None:
     """Each client's server-side session counters must equal what the history says that client issued."""
     _lab, cell, history, _outcome = run_cell(labs, flavor, parameters(flavor, "strict"), tmp_path,
                                              close_clients=False)
@@ -82,7 +86,7 @@ def test_history_records_every_statement_once(labs, flavor: str, tmp_path: Path)
     assert len(on_disk) == len(history.records)
 
 
-def test_deterministic_overlap_really_conflicts(labs, flavor: str, tmp_path: Path) -> None:
+def test_deterministic_overlap_really_conflicts(labs: LabPool, flavor: str, tmp_path: Path) -> None:
     _lab, _cell, history, outcome = run_cell(labs, flavor, parameters(flavor, "strict"), tmp_path)
     overlap = [op for op in history.operations() if op["phase"] == "overlap" and op["kind"] == "update"]
     for key in EXPERIMENT.scenario.conflict_rows:
@@ -93,7 +97,7 @@ def test_deterministic_overlap_really_conflicts(labs, flavor: str, tmp_path: Pat
     assert outcome.summary["conflicting_rows"] == len(EXPERIMENT.scenario.conflict_rows)
 
 
-def test_cells_are_isolated(labs, flavor: str, tmp_path: Path) -> None:
+def test_cells_are_isolated(labs: LabPool, flavor: str, tmp_path: Path) -> None:
     first = parameters(flavor, "gte", "ROW")
     lab, _cell, _history, _outcome = run_cell(labs, flavor, first, tmp_path)
     assert lab.server("dc1").query(f"SELECT COUNT(*) AS n FROM {TABLE}")[0]["n"] > 0

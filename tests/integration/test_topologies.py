@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import LabPool
 
 from lab.cluster import Lab
+from lab.server import Server
 
 TOPOLOGIES = ["active-passive", "active-active", "ring-3", "active-active-read-replica"]
 FORMATS = ["STATEMENT", "ROW"]
@@ -23,7 +25,7 @@ def downstream(lab: Lab, origin: str) -> set[str]:
     return reached
 
 
-def binlog_event_types(server, marker: str) -> list[str]:
+def binlog_event_types(server: Server, marker: str) -> list[str]:
     """Event types in the server's current binlog that belong to statements touching `marker`."""
     current = server.query(server.dialect.binlog_status())[0]["File"]
     events = server.query(server.dialect.binlog_events(current))
@@ -32,7 +34,7 @@ def binlog_event_types(server, marker: str) -> list[str]:
 
 @pytest.mark.parametrize("binlog_format", FORMATS)
 @pytest.mark.parametrize("topology_name", TOPOLOGIES)
-def test_topology_replicates(labs, flavor: str, topology_name: str, binlog_format: str) -> None:
+def test_topology_replicates(labs: LabPool, flavor: str, topology_name: str, binlog_format: str) -> None:
     lab = labs.get(topology_name, flavor, binlog_format)
     statuses = lab.link_statuses()
     assert statuses and all(status is not None and status.running for _, status in statuses)
@@ -52,7 +54,7 @@ def test_topology_replicates(labs, flavor: str, topology_name: str, binlog_forma
 
 
 @pytest.mark.parametrize("binlog_format", FORMATS)
-def test_binlog_holds_events_of_the_configured_format(labs, flavor: str, binlog_format: str) -> None:
+def test_binlog_holds_events_of_the_configured_format(labs: LabPool, flavor: str, binlog_format: str) -> None:
     lab = labs.get("active-passive", flavor, binlog_format)
     source, replica = lab.server("dc1"), lab.server("dc2")
     source.execute("CREATE TABLE fmt (id INT PRIMARY KEY, v INT)", "INSERT INTO fmt VALUES (1, 0)")
