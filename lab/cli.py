@@ -139,7 +139,7 @@ DEMO_SELECTION = "mode=deterministic,version_order=dc1_newer,topology=active-pas
 
 
 def _run_experiment(experiment_file: str, only: tuple[str, ...], seed: int | None, results: str,
-                    expect: tuple[str, ...]) -> None:
+                    expect: tuple[str, ...], plots: bool) -> None:
     from lab.experiment import expect as expectations
     from lab.experiment import runner, spec
     from lab.experiment.report import constant_parameters, terminal_rows
@@ -152,6 +152,14 @@ def _run_experiment(experiment_file: str, only: tuple[str, ...], seed: int | Non
         raise LabError(str(exc)) from None
     result = runner.run(experiment_file, only=selection, seed=seed, results_root=results, progress=progress)
     summaries = result.summaries
+    if plots:
+        from lab.html_report import write_html_report
+
+        try:
+            html = write_html_report(result.directory.path)
+            progress(f"plots and HTML report: {html}")
+        except Exception as exc:  # plots are a view of the results; never lose a run over them
+            progress(f"could not draw the plots ({type(exc).__name__}: {exc}); results are intact")
     fixed = ", ".join(f"{k}={v}" for k, v in constant_parameters(summaries).items())
     tables.show(terminal_rows(summaries), title=f"{len(summaries)} cell(s); all with {fixed}" if fixed else None)
     tables.console.print(f"report: {result.directory.path / 'report.md'}\n"
@@ -173,6 +181,8 @@ run_options = [
     click.option("--results", default="results", show_default=True, help="Directory that receives run folders."),
     click.option("--expect", multiple=True, metavar="COLUMN OP N",
                  help="Fail (exit 1) unless every cell satisfies it, e.g. --expect diverged_after_fix==0"),
+    click.option("--plots/--no-plots", default=True, show_default=True,
+                 help="Also draw the plots and write report.html (same as `lab report RUN_DIR`)."),
 ]
 
 
@@ -187,25 +197,26 @@ def with_run_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @with_run_options
 @friendly_errors
 def run_command(experiment_file: str, only: tuple[str, ...], seed: int | None, results: str,
-                expect: tuple[str, ...]) -> None:
+                expect: tuple[str, ...], plots: bool) -> None:
     """Run an experiment's matrix on real servers and write a results directory.
 
     Exit codes: 0 every cell completed (divergence found is reported, not an error);
     1 an --expect condition failed; 2 bad input or lab error; 3 some cell failed; 130 interrupted.
     """
-    _run_experiment(experiment_file, only, seed, results, expect)
+    _run_experiment(experiment_file, only, seed, results, expect, plots)
 
 
 @main.command()
 @click.option("--flavor", default="mysql:9.7", show_default=True, help="Server flavor for the demo.")
 @with_run_options
 @friendly_errors
-def demo(flavor: str, only: tuple[str, ...], seed: int | None, results: str, expect: tuple[str, ...]) -> None:
+def demo(flavor: str, only: tuple[str, ...], seed: int | None, results: str, expect: tuple[str, ...],
+         plots: bool) -> None:
     """The incident demo: deterministic 2-DC cells of experiments/wix-incident.yaml, all formats and guards."""
     from pathlib import Path
 
     experiment = Path(__file__).resolve().parent.parent / "experiments" / "wix-incident.yaml"
-    _run_experiment(str(experiment), (DEMO_SELECTION + f",flavor={flavor}", *only), seed, results, expect)
+    _run_experiment(str(experiment), (DEMO_SELECTION + f",flavor={flavor}", *only), seed, results, expect, plots)
 
 
 @main.group()
@@ -249,3 +260,7 @@ from lab.cli_check import check, repair  # noqa: E402
 
 main.add_command(check)
 main.add_command(repair)
+
+from lab.html_report import report_command  # noqa: E402
+
+main.add_command(report_command, name="report")

@@ -1,0 +1,172 @@
+"""One connection per DC: session settings, the consistent snapshot, and where each DC was read.
+
+Every query for a DC goes through its one connection, so each server runs at most one checker
+query at a time (bounded load) and, with a snapshot, every query sees the same consistent state.
+The position a DC was read at is:
+- MariaDB: exact, from the snapshot's own `binlog_snapshot_file/position` (as a GTID position
+  via BINLOG_GTID_POS when GTIDs exist);
+- MySQL: `gtid_executed` (or the binlog file:pos) read just before and just after the snapshot
+  starts; if a write slipped in between, the snapshot is retaken (a few times), else marked inexact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import pymysql
+
+from lab.errors import LabError
+from lab.flavors import Dialect, MariaDBDialect, detect
+from lab.sql import Endpoint, query
+
+T = TypeVar("T")
+SNAPSHOT_ATTEMPTS = 5
+BINLOG_OFF = "(binlog off)"
+
+
+@dataclass
+class DCSession:
+    dc: str
+    endpoint: Endpoint
+    connection: pymysql.connections.Connection
+    dialect: Dialect
+    max_packet: int
+    read_at: str = ""
+    read_at_exact: bool = False
+    queries: int = 0
+    seconds: float = field(default=0.0)
+
+    @classmethod
+    def open(cls, dc: str, endpoint: Endpoint, read_timeout: float) -> DCSession:
+        try:
+            connection = endpoint.connect(database="", timeout=10.0, read_timeout=read_timeout)
+        except pymysql.err.MySQLError as exc:
+            raise LabError(f"{dc}: cannot connect to {endpoint!r}: {exc.args[-1]}") from None
+        row = query(connection, "SELECT VERSION() AS v, @@version_comment AS c, @@max_allowed_packet AS p")[0]
+        session = cls(dc, endpoint, connection, detect(row["v"], row["c"]), int(row["p"]))
+        # Same rendering everywhere: TIMESTAMP in UTC, no truncated GROUP_CONCAT, backslash escapes on.
+        session.run("SET SESSION time_zone = '+00:00'")
+        session.run(f"SET SESSION group_concat_max_len = {max(1024, session.max_packet - 4096)}")
+        session.run("SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')")
+        session.run("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return session
+
+    def run(self, sql: str) -> list[dict]:
+        started = time.monotonic()
+        try:
+            with self.connection.cursor() as cursor:
+                cursor.execute(sql)
+                return list(cursor.fetchall())
+        except pymysql.err.MySQLError as exc:
+            raise LabError(f"{self.dc}: query failed: {exc.args[-1]} (in: {sql[:160]})") from None
+        finally:
+            self.queries += 1
+            self.seconds += time.monotonic() - started
+
+    def dialect_explain(self, sql: str) -> str:
+        """EXPLAIN with the tabular `rows` estimate (MySQL 8.0.32+ would default to TREE)."""
+        return f"EXPLAIN {sql}" if isinstance(self.dialect, MariaDBDialect) else f"EXPLAIN FORMAT=TRADITIONAL {sql}"
+
+    # --- where this DC is read ------------------------------------------------------------
+    def position(self) -> str:
+        if isinstance(self.dialect, MariaDBDialect):
+            gtid = self.run("SELECT @@global.gtid_binlog_pos AS g")[0]["g"]
+            if gtid:
+                return gtid
+        else:
+            row = self.run("SELECT @@global.gtid_mode AS m, @@global.gtid_executed AS g")[0]
+            if str(row["m"]).upper() == "ON":
+                return str(row["g"]).replace("\n", "")
+        status = self.run(self.dialect.binlog_status())
+        return f"{status[0]['File']}:{status[0]['Position']}" if status else BINLOG_OFF
+
+    def start_snapshot(self) -> None:
+        if isinstance(self.dialect, MariaDBDialect):
+            self.run("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            status = {r["Variable_name"].lower(): r["Value"] for r in
+                      self.run("SHOW STATUS LIKE 'binlog_snapshot_%'")}
+            file, pos = status.get("binlog_snapshot_file"), status.get("binlog_snapshot_position")
+            if file:
+                gtid = self.run(f"SELECT BINLOG_GTID_POS('{file}', {int(pos)}) AS g")[0]["g"]
+                self.read_at = gtid or f"{file}:{pos}"
+            else:
+                self.read_at = BINLOG_OFF
+            self.read_at_exact = True
+            return
+        for _attempt in range(SNAPSHOT_ATTEMPTS):
+            before = self.position()
+            self.run("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            after = self.position()
+            self.read_at, self.read_at_exact = after, before == after
+            if self.read_at_exact:
+                return
+            self.run("ROLLBACK")
+        self.run("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+
+    def read_without_snapshot(self) -> None:
+        self.read_at, self.read_at_exact = self.position(), False
+
+    def close(self) -> None:
+        try:
+            if self.connection.open:
+                self.connection.rollback()
+                self.connection.close()
+        except pymysql.err.MySQLError:
+            pass
+
+
+class DCPool:
+    """The sessions of every DC, plus a thread per DC so their queries run in parallel."""
+
+    def __init__(self, sessions: dict[str, DCSession]) -> None:
+        self.sessions = sessions
+        self.reference = next(iter(sessions))
+        self._executor = ThreadPoolExecutor(max_workers=max(1, len(sessions)), thread_name_prefix="checker")
+
+    @classmethod
+    def open(cls, endpoints: Mapping[str, Endpoint], *, snapshot: bool, read_timeout: float) -> DCPool:
+        if not endpoints:
+            raise LabError("compare_table: no endpoints given")
+        with ThreadPoolExecutor(max_workers=len(endpoints)) as executor:
+            futures = {dc: executor.submit(DCSession.open, dc, ep, read_timeout) for dc, ep in endpoints.items()}
+            opened, failure = {}, None
+            for dc, future in futures.items():
+                try:
+                    opened[dc] = future.result()
+                except LabError as exc:
+                    failure = failure or exc
+        pool = cls(opened)
+        if failure:
+            pool.close()
+            raise failure
+        try:
+            # start every snapshot at (nearly) the same moment
+            pool.map(lambda s: s.start_snapshot() if snapshot else s.read_without_snapshot())
+        except BaseException:
+            pool.close()
+            raise
+        return pool
+
+    def map(self, function: Callable[[DCSession], T], dcs: list[str] | None = None) -> dict[str, T]:
+        """Run `function` on each DC's session in parallel; dict in DC order."""
+        names = dcs or list(self.sessions)
+        futures = {dc: self._executor.submit(function, self.sessions[dc]) for dc in names}
+        return {dc: future.result() for dc, future in futures.items()}
+
+    def run_each(self, sql_for: Callable[[DCSession], str], dcs: list[str] | None = None) -> dict[str, list[dict]]:
+        return self.map(lambda s: s.run(sql_for(s)), dcs)
+
+    def close(self) -> None:
+        for session in self.sessions.values():
+            session.close()
+        self._executor.shutdown(wait=False)
+
+    def __enter__(self) -> DCPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

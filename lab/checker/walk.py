@@ -1,0 +1,194 @@
+"""The walk over the primary key: chunk, hash in parallel, bisect what differs, list the leaves.
+
+    top level   chunks sized by time (planner.ChunkSizer), cut by keyspace (arithmetic on integer
+                keys, an index walk otherwise), covering the whole key space
+    hash-first  COUNT + SUM(64-bit SHA2) per chunk on every DC in parallel; equal -> done
+    bisect      a differing range is split into `fanout` sub-ranges; only differing sub-ranges are
+                descended into; when most sub-ranges differ (dense divergence) they are listed
+                right away instead of being split further
+    leaves      ranges of at most `leaf_rows` rows are listed as key:hash per row (one
+                GROUP_CONCAT per DC) and compared (digests.py): the exact set of differing keys
+    digest-first when divergence is dense, top-level chunks are listed directly (planner.ModeChooser)
+
+Comparing the digest lists is Python work; it runs on a helper thread while the servers already
+work on the next chunk, and the hash-vs-list decision uses the last chunk whose lists are compared.
+Whole rows are fetched afterwards, only for the differing keys (rows.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from lab.checker import digests, keyspace, sqlgen
+from lab.checker.planner import ChunkSizer, ModeChooser, Tuning, digest_row_cap
+from lab.checker.schema import Kind, TableRef, TableSchema
+from lab.checker.session import DCPool, DCSession
+from lab.checker.sqlgen import KeyRange
+from lab.errors import LabError
+
+PROGRESS_EVERY = 1.0  # seconds between progress messages
+Summary = tuple[int, object]  # (COUNT(*), SUM of row hashes)
+
+
+@dataclass
+class WalkStats:
+    chunks: int = 0
+    hash_queries: int = 0
+    digest_queries: int = 0
+    leaves: int = 0
+    bisections: int = 0
+    rows_scanned: dict[str, int] = field(default_factory=dict)
+    mode_switches: int = 0
+
+
+def _key_chars(schema: TableSchema) -> int:
+    sizes = {Kind.INTEGER: 20, Kind.DECIMAL: 40, Kind.BIT: 20, Kind.TEMPORAL: 54}
+    return sum(sizes.get(c.kind, 64) for c in schema.key) + len(schema.key)
+
+
+def _differ(summaries: dict[str, Summary]) -> bool:
+    return len({repr(s) for s in summaries.values()}) > 1
+
+
+def _compare_lists(texts: Mapping[str, str | bytes | None]) -> set[str]:
+    return digests.differing_keys({dc: digests.elements(text) for dc, text in texts.items()})
+
+
+class Walk:
+    def __init__(self, pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], *, chunk_time: float,
+                 tuning: Tuning, progress: Callable[[str], None] | None, estimated_rows: int | None) -> None:
+        self.pool, self.schema, self.refs = pool, schema, refs
+        self.tuning = tuning
+        self.progress = progress
+        self.estimated_rows = estimated_rows
+        min_packet = min(s.max_packet for s in pool.sessions.values())
+        self.digest_cap = digest_row_cap(min_packet, _key_chars(schema))
+        self.space = keyspace.for_table(pool, schema, refs, tuning.initial_rows, tuning.max_growth)
+        self.sizer = ChunkSizer(chunk_time, tuning)
+        self.modes = ModeChooser(tuning)
+        self.stats = WalkStats(rows_scanned=dict.fromkeys(pool.sessions, 0))
+        self._comparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checker-compare")
+        self._comparisons: list[Future[set[str]]] = []
+        self._last_report = time.monotonic()
+        self._reported = False
+
+    # --- queries ---------------------------------------------------------------------------
+    def _hash(self, ranges: list[KeyRange]) -> tuple[list[dict[str, Summary]], float]:
+        """(count, hash-sum) per range per DC, each DC running its queries in turn; slowest DC's seconds."""
+        def one(session: DCSession) -> tuple[list[Summary], float]:
+            started = time.monotonic()
+            results = []
+            for key_range in ranges:
+                row = session.run(sqlgen.chunk_hash_sql(self.schema, self.refs[session.dc], key_range))[0]
+                results.append((int(row["n"]), row["h"]))
+            return results, time.monotonic() - started
+
+        outcome = self.pool.map(one)
+        self.stats.hash_queries += len(ranges)
+        per_range = [{dc: results[i] for dc, (results, _) in outcome.items()} for i in range(len(ranges))]
+        return per_range, max(seconds for _, seconds in outcome.values())
+
+    def _digest(self, key_range: KeyRange, depth: int = 0) -> dict[str, int]:
+        """List the range on every DC and record its differing keys; returns per-DC row counts."""
+        results = self.pool.run_each(lambda s: sqlgen.digest_sql(self.schema, self.refs[s.dc], key_range))
+        self.stats.digest_queries += 1
+        counts = {dc: int(r[0]["n"]) for dc, r in results.items()}
+        texts = {dc: r[0]["d"] for dc, r in results.items()}
+        truncated = [dc for dc, text in texts.items() if digests.count(text) != counts[dc]]
+        if truncated:
+            # GROUP_CONCAT hit max_allowed_packet: split on the fullest DC's keys and list the parts.
+            parts = self.space.split(key_range, counts, 2)
+            if depth >= self.tuning.max_depth or len(parts) < 2:
+                raise LabError(f"{self.refs[truncated[0]]}: digest list does not fit in max_allowed_packet "
+                               f"on {truncated[0]}")
+            for part in parts:
+                self._digest(part, depth + 1)
+            return counts
+        self.stats.leaves += 1
+        first = texts[self.pool.reference]
+        if any(text != first for text in texts.values()):
+            self._comparisons.append(self._comparer.submit(_compare_lists, texts))
+        return counts
+
+    def _found(self, upto: int | None = None) -> int:
+        """Differing keys found by the comparisons started before index `upto` (waits for them)."""
+        return sum(len(f.result()) for f in self._comparisons[:upto])
+
+    # --- locating differences inside a differing range ----------------------------------------
+    def _locate(self, key_range: KeyRange, counts: dict[str, int], depth: int = 0) -> None:
+        largest = max(counts.values())
+        if largest <= min(self.tuning.leaf_rows, self.digest_cap) or depth >= self.tuning.max_depth:
+            self._digest(key_range)
+            return
+        parts = self.space.split(key_range, counts, self.tuning.fanout)
+        if len(parts) < 2:
+            self._digest(key_range)
+            return
+        self.stats.bisections += 1
+        summaries, _ = self._hash(parts)
+        differing = [i for i, s in enumerate(summaries) if _differ(s)]
+        dense = len(differing) * 2 > len(parts)
+        for i in differing:
+            part_counts = {dc: s[0] for dc, s in summaries[i].items()}
+            if dense and max(part_counts.values()) <= self.digest_cap:
+                self._digest(parts[i])
+            else:
+                self._locate(parts[i], part_counts, depth + 1)
+
+    # --- the top level -----------------------------------------------------------------------
+    def run(self) -> set[str]:
+        try:
+            return self._run()
+        finally:
+            self._comparer.shutdown(wait=True)
+
+    def _run(self) -> set[str]:
+        lower: tuple | None = None
+        previous: tuple[int, int, int] | None = None   # (rows, comparisons before, comparisons after)
+        while True:
+            digest_first = self.modes.mode == "digest"
+            size = min(self.sizer.size, self.digest_cap) if digest_first else self.sizer.size
+            cut = self.space.next_cut(lower, size)
+            chunk = KeyRange(lower, cut)
+            before = len(self._comparisons)
+            started = time.monotonic()
+            if digest_first:
+                counts = self._digest(chunk)
+                seconds = time.monotonic() - started
+            else:
+                (summary,), seconds = self._hash([chunk])
+                counts = {dc: s[0] for dc, s in summary.items()}
+                if _differ(summary):
+                    self._locate(chunk, counts)
+            self.stats.chunks += 1
+            for dc, n in counts.items():
+                self.stats.rows_scanned[dc] += n
+            rows = max(counts.values())
+            self.space.observe(chunk, rows)
+            next_size = self.sizer.observe(rows, seconds)
+            if previous is not None:  # decide from the chunk before, whose lists are compared by now
+                rows_then, first, last = previous
+                self.modes.observe(rows_then, self._found(last) - self._found(first), next_size)
+            previous = (rows, before, len(self._comparisons))
+            self._report(final=cut is None)
+            if cut is None:
+                break
+            lower = cut
+        self.stats.mode_switches = self.modes.switches
+        return set().union(*(f.result() for f in self._comparisons))
+
+    def _report(self, final: bool) -> None:
+        """Progress only for walks that take a while: every PROGRESS_EVERY seconds, plus a last line."""
+        now = time.monotonic()
+        if self.progress is None or not (now - self._last_report >= PROGRESS_EVERY or (final and self._reported)):
+            return
+        self._last_report, self._reported = now, True
+        scanned = self.stats.rows_scanned[self.pool.reference]
+        total = f"/~{self.estimated_rows}" if self.estimated_rows else ""
+        self.progress(f"{self.refs[self.pool.reference]}: {scanned}{total} rows compared, "
+                      f"{sum(len(f.result()) for f in self._comparisons if f.done())} differing key(s) so far, "
+                      f"chunk {self.sizer.size} rows "
+                      f"({self.modes.mode}-first)")
