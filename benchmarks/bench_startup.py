@@ -46,6 +46,7 @@ from lab.cluster import Lab  # noqa: E402
 from lab.credentials import Credentials  # noqa: E402
 from lab.engine import client  # noqa: E402
 from lab.images import resolve as image_resolve  # noqa: E402
+from lab.images import seed  # noqa: E402
 from lab.images.seed import SEED_FORMAT, SeededImage, seeded  # noqa: E402
 from lab.images.spec import parse_flavor  # noqa: E402
 from lab.replication import Link, catch_up, wire  # noqa: E402
@@ -59,17 +60,7 @@ READY_PATTERN = r"(mysqld|mariadbd): ready for connections"
 # The baseline's entrypoint: what a plain container does on every start. Initialize an empty datadir
 # (the same options the lab's seed uses, so only "once per image" vs "per container" differs), write
 # the init file with the users, then exec the server with exactly the lab's command line.
-BASELINE_SCRIPT = r"""
-set -e
-mkdir -p /lab/data /var/lib/mysql-files /run/mysqld
-chown -R mysql:mysql /lab /var/lib/mysql-files /run/mysqld
-if [ "$FAMILY" = mariadb ]; then
-  installer=$(command -v mariadb-install-db || command -v mysql_install_db)
-  "$installer" --user=mysql --datadir=/lab/data --auth-root-authentication-method=normal --skip-test-db >/dev/null
-else
-  "$BINARY" --initialize-insecure --user=mysql --datadir=/lab/data --innodb-redo-log-capacity=16M \
-      --log-error-verbosity=1
-fi
+BASELINE_SCRIPT = seed.INIT_SCRIPT + r"""
 printf '%s\n' "$INIT_SQL" > /lab/init.sql
 chown mysql:mysql /lab/init.sql
 exec "$BINARY" "$@"
