@@ -17,7 +17,7 @@ from lab.analysis.lost_updates import lost_updates
 from lab.cluster import Lab
 from lab.errors import LabError
 from lab.history import History
-from lab.replication import CatchUpResult
+from lab.replication import CatchUpResult, LinkStatus
 from lab.server import Server
 from lab.workload.client import AppClient, VersionedTable
 from lab.workload.clock import AppClock
@@ -55,7 +55,7 @@ class Cell:
         self.timeout = catch_up_timeout
         self.checks: dict[str, pd.DataFrame] = {}
         self.snapshots: dict[str, Any] = {}
-        self.replication_errors: set[str] = set()
+        self.replication_errors: set[str] = set()  # "link: SQL|IO errno: message", one entry per distinct error
         self.clients: list[AppClient] = []
         self.story_end: tuple[list[dict], dict] = ([], {})
 
@@ -77,11 +77,22 @@ class Cell:
         return [self.lab.server(name) for name in dict.fromkeys(link.replica for link in self.lab.topology.links)]
 
     # --- evidence -------------------------------------------------------------------------
+    def note_error(self, link: str, thread: str, errno: int, message: str) -> None:
+        """Record one replication error as monitoring would see it; the same error seen twice counts once."""
+        if errno:
+            self.replication_errors.add(f"{link.replace(' ', '')}: {thread} {errno}: {' '.join(message.split())}")
+
+    def note_status(self, link: str, status: LinkStatus | None) -> None:
+        if status is not None:
+            self.note_error(link, "SQL", status.last_sql_errno, status.last_sql_error)
+            self.note_error(link, "IO", status.last_io_errno, status.last_io_error)
+
     def catch_up(self, label: str) -> CatchUpResult:
         result = self.lab.catch_up(timeout=self.timeout)
         self.history.event("catch_up", label=label, caught_up=result.caught_up, seconds=round(result.seconds, 3),
                            errors=result.errors)
-        self.replication_errors.update(result.errors)
+        for link in result.links:
+            self.note_status(link.name, link.status)
         return result
 
     def check(self, name: str, story_ends: bool = False) -> pd.DataFrame:
@@ -89,9 +100,8 @@ class Cell:
         self.history.set_phase(f"check:{name}")
         rows = link_status_rows.link_rows(self.lab, full=True)
         self.snapshots[name] = rows
-        for row in rows:
-            if row["last_sql_errno"] or row["last_io_errno"]:
-                self.replication_errors.add(f"{row['link']}: {row['last_error']}")
+        for link, status in self.lab.link_statuses():
+            self.note_status(f"{link.source}->{link.replica}", status)
         diverged = self.compare(self.lab, self.table.name)
         self.history.event("check", name=name, diverged_keys=sorted(int(k) for k in diverged[self.table.key]))
         self.checks[name] = diverged

@@ -45,7 +45,8 @@ class Sampler:
                     row.update(io="none", sql="none")
                 else:
                     row.update(io=status.io_running, sql=status.sql_running, lag_s=status.seconds_behind,
-                               last_sql_errno=status.last_sql_errno, last_io_errno=status.last_io_errno)
+                               last_sql_errno=status.last_sql_errno, last_io_errno=status.last_io_errno,
+                               last_sql_error=status.last_sql_error[:300], last_io_error=status.last_io_error[:300])
             except Exception:  # a paused, crashed or partitioned server is a state, not a failure
                 row.update(io="unreachable", sql="unreachable")
             states.append(row)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+import pandas as pd
+
 from lab.cluster import Lab
 from lab.experiment.cell import Cell, CellOutcome, Compare, FixPlan
 from lab.experiment.sampler import Sampler
@@ -87,7 +89,12 @@ class TimelineCell(Cell):
             self.close_clients()
         return self.outcome(probed, timeseries, time.monotonic() - started)
 
-    def outcome(self, probed: set[int], timeseries, seconds: float) -> CellOutcome:
+    def outcome(self, probed: set[int], timeseries: pd.DataFrame, seconds: float) -> CellOutcome:
+        # errors that a later heal cleared (CHANGE MASTER resets Last_SQL_Error) survive in the samples
+        for row in timeseries.to_dict("records") if not timeseries.empty else []:
+            for thread in ("sql", "io"):
+                errno = int(row.get(f"last_{thread}_errno") or 0)
+                self.note_error(row["link"], thread.upper(), errno, str(row.get(f"last_{thread}_error") or ""))
         operations = self.history.operations()
         errors = Counter(str(op["error"]).split(":")[0] for op in operations if op.get("error"))
         summary = {

@@ -73,7 +73,7 @@ class AppClient:
             with connection.cursor() as cursor:
                 statement = cursor.mogrify(sql, params)
                 affected = cursor.execute(sql, params)
-                rows = list(cursor.fetchall()) if kind == "read" else []
+                rows = list(cursor.fetchall()) if kind.startswith("read") else []
         except pymysql.err.MySQLError as exc:
             code = exc.args[0] if exc.args else "?"
             error = f"{code}: {exc.args[1] if len(exc.args) > 1 else exc}"
@@ -109,6 +109,13 @@ class AppClient:
         outcome, _ = self._run(sql, {"key": key, "value": value, "new": version}, "insert", key=key, value=value,
                                new_version=version)
         return outcome
+
+    def next_key(self) -> int | None:
+        """MAX(key)+1 as this DC sees it: how apps that hand out 'the next number' pick a key."""
+        t = self.table
+        outcome, rows = self._run(f"SELECT COALESCE(MAX({t.key}), 0) + 1 AS next_key FROM {t.name}", {},
+                                  "read_max", key=None)
+        return int(rows[0]["next_key"]) if rows and not outcome.error else None
 
     def delete(self, key: int, read_version: int | None, new_version: int) -> Outcome:
         t = self.table

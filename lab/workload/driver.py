@@ -31,7 +31,9 @@ class TrafficDriver:
         if op.kind == "rmw":
             client.read_modify_write(op.key, value)
         elif op.kind == "insert":
-            client.insert(op.key, value, client.clock.now_ms())
+            key = op.key if op.key is not None else client.next_key()
+            if key is not None:
+                client.insert(key, value, client.clock.now_ms())
         else:
             seen = client.read(op.key)
             if seen.version is not None:

@@ -45,6 +45,9 @@ class TrafficSpec(BaseModel):
     clients_per_dc: int = Field(2, ge=1, le=256)
     keys: KeySpec = Field(default_factory=KeySpec)
     mix: MixSpec = Field(default_factory=MixSpec)
+    insert_keys: Literal["fresh", "next"] = Field(
+        "fresh", description="fresh: unique planned keys; next: MAX(key)+1 read on the local DC, as apps that "
+                             "hand out 'the next number' do (collides across DCs during an overlap)")
     shift: ShiftSpec = Field(default_factory=ShiftSpec)
 
 
@@ -55,7 +58,7 @@ class PlannedOp:
     dc: str
     client: str
     kind: OpKind
-    key: int
+    key: int | None  # None: an insert of "the next key", decided on the server at run time
 
 
 def plan(spec: TrafficSpec, seed: int) -> dict[str, list[PlannedOp]]:
@@ -76,7 +79,9 @@ def plan(spec: TrafficSpec, seed: int) -> dict[str, list[PlannedOp]]:
         round_robin[dc] = slot + 1
         client = f"{dc}-c{slot % spec.clients_per_dc}"
         kind = rng.choices(kinds, weights)[0]
-        if kind == "insert":
+        if kind == "insert" and spec.insert_keys == "next":
+            key = None
+        elif kind == "insert":
             key, next_new_key = next_new_key, next_new_key + 1
         else:
             key = chooser.choose(rng)
