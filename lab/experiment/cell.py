@@ -14,6 +14,8 @@ import pandas as pd
 
 from lab import status as link_status_rows
 from lab.analysis.lost_updates import lost_updates
+from lab.checker import CheckResult, compare_checks
+from lab.checker.report import summary as fix_summary
 from lab.cluster import Lab
 from lab.errors import LabError
 from lab.history import History
@@ -23,7 +25,8 @@ from lab.workload.client import AppClient, VersionedTable
 from lab.workload.clock import AppClock
 from lab.workload.guards import guard as make_guard
 
-Compare = Callable[[Lab, str], pd.DataFrame]
+FIX_COLUMNS = ("healed_by_fix", "still_diverged_by_fix", "newly_diverged_by_fix")
+Compare = Callable[[Lab, str], CheckResult]
 
 
 @dataclass
@@ -53,7 +56,8 @@ class Cell:
         self.guard_name = parameters["guard"]
         self.leader_dc, self.fix = leader_dc, fix
         self.timeout = catch_up_timeout
-        self.checks: dict[str, pd.DataFrame] = {}
+        self.checks: dict[str, pd.DataFrame] = {}          # check name -> one row per diverged key
+        self.check_results: dict[str, CheckResult] = {}
         self.snapshots: dict[str, Any] = {}
         self.replication_errors: set[str] = set()  # "link: SQL|IO errno: message", one entry per distinct error
         self.clients: list[AppClient] = []
@@ -102,9 +106,12 @@ class Cell:
         self.snapshots[name] = rows
         for link, status in self.lab.link_statuses():
             self.note_status(f"{link.source}->{link.replica}", status)
-        diverged = self.compare(self.lab, self.table.name)
-        self.history.event("check", name=name, diverged_keys=sorted(int(k) for k in diverged[self.table.key]))
+        result = self.compare(self.lab, self.table.name)
+        diverged = result.rows
+        self.history.event("check", name=name, diverged_keys=sorted(int(k) for k in diverged[self.table.key]),
+                           read_at=result.read_at)
         self.checks[name] = diverged
+        self.check_results[name] = result
         if story_ends:
             self.story_end = (list(self.history.operations()), self.final_rows())
         return diverged
@@ -167,7 +174,12 @@ class Cell:
         self.snapshots["replication_errors"] = sorted(self.replication_errors)
         self.snapshots["lost_updates"] = lost
         self._stuck, self._untouched, self._lost = stuck, untouched, lost
+        by_fix: dict[str, int | None] = dict.fromkeys(FIX_COLUMNS)
+        if self.fix:
+            counts = fix_summary(compare_checks(self.check_results["after_probe"], self.check_results["after_fix"]))
+            by_fix = {f"{status}_by_fix": count for status, count in counts.items()}
         return {
+            **by_fix,
             "stuck_rows": len(stuck),
             "untouched_diverged": len(untouched),
             "diverged_after_fix": len(self.diverged_keys("after_fix")) if self.fix else None,

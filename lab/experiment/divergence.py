@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
+from lab.checker import CheckResult, compare_table
 from lab.cluster import Lab
 
 
-def compare_dcs(lab: Lab, table: str) -> pd.DataFrame:
-    """One row per diverged key (see lab.checker.CheckResult.rows). Replication must be caught up first."""
-    from lab.checker import compare_table
-
+def compare_dcs(lab: Lab, table: str) -> CheckResult:
+    """Compare every DC's primary; `.rows` has one row per diverged key. Catch up first for a settled view."""
     endpoints = {dc: lab.server(name).endpoint for dc, name in lab.topology.dcs.items()}
-    return compare_table(endpoints, table, snapshot=True).rows
+    return compare_table(endpoints, table, snapshot=True)

@@ -59,7 +59,7 @@ class TimelineCell(Cell):
         return self.client(dc, client_id, clock=self.clocks.clock(dc))
 
     def _count_diverged(self) -> int:
-        return len(self.compare(self.lab, self.table.name))
+        return len(self.compare(self.lab, self.table.name).rows)
 
     def run(self) -> CellOutcome:
         started = time.monotonic()
