@@ -59,6 +59,8 @@ class Lab:
     servers: dict[str, Server]
     credentials: Credentials = field(repr=False)
     timings: dict[str, float] = field(default_factory=dict)
+    # Globals changed after start (SET GLOBAL); a restarted server loses them, so they are re-applied.
+    runtime_settings: dict[str, str] = field(default_factory=dict)
 
     # --- construction -------------------------------------------------------------------
     @classmethod
@@ -184,6 +186,8 @@ class Lab:
         `binlog_format` is optionally switched globally, then links are re-wired and caught up.
         """
         servers = list(self.servers.values())
+        if binlog_format:
+            self.runtime_settings["binlog_format"] = binlog_format.upper()
         with ThreadPoolExecutor(max_workers=len(servers)) as pool:
             list(pool.map(lambda s: s.execute(s.dialect.stop_replica(), s.dialect.reset_replica_all()), servers))
             list(pool.map(lambda s: _reset_server(s, binlog_format), servers))
@@ -192,6 +196,16 @@ class Lab:
         if not result.caught_up:
             raise ReplicationError(result.summary())
         return result
+
+    def set_global(self, name: str, value: str) -> None:
+        """SET GLOBAL on every server, remembered so that a server restarted later gets it again."""
+        self.runtime_settings[name] = value
+        for server in self.servers.values():
+            server.execute(f"SET GLOBAL {name}={value}")
+
+    def reapply_runtime_settings(self, server: Server) -> None:
+        for name, value in self.runtime_settings.items():
+            server.execute(f"SET GLOBAL {name}={value}")
 
     # --- access ---------------------------------------------------------------------------
     def server(self, name: str) -> Server:

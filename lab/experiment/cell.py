@@ -143,8 +143,7 @@ class Cell:
             raise LabError("this cell has no fix to apply")
         self.history.set_phase("fix")
         if self.fix.binlog_format:
-            for server in self.lab.servers.values():
-                server.execute(f"SET GLOBAL binlog_format={self.fix.binlog_format}")
+            self.lab.set_global("binlog_format", self.fix.binlog_format)
             for server in self.receiving_servers():
                 server.execute(server.dialect.stop_replica("SQL_THREAD"), server.dialect.start_replica("SQL_THREAD"))
         self.history.event("fix", guard=self.fix.guard, binlog_format=self.fix.binlog_format)

@@ -89,6 +89,7 @@ class _Down(ServerFault):
         if port != self.server.endpoint.port:
             self.server.endpoint = dataclasses.replace(self.server.endpoint, port=port)
         srv.wait_ready(self.server.container, self.server.endpoint, timeout=self.ready_timeout)
+        self.ctx.lab.reapply_runtime_settings(self.server)  # e.g. the cell's binlog_format, lost on restart
         ready = time.monotonic() - began
         if self.threads_before is not None:
             threads.start(self.server, *self.threads_before)
