@@ -93,8 +93,10 @@ class TimelineCell(Cell):
         # errors that a later heal cleared (CHANGE MASTER resets Last_SQL_Error) survive in the samples
         for row in timeseries.to_dict("records") if not timeseries.empty else []:
             for thread in ("sql", "io"):
-                errno = int(row.get(f"last_{thread}_errno") or 0)
-                self.note_error(row["link"], thread.upper(), errno, str(row.get(f"last_{thread}_error") or ""))
+                errno, message = row.get(f"last_{thread}_errno"), row.get(f"last_{thread}_error")
+                if pd.isna(errno) or not errno:  # NaN: the server was unreachable when sampled
+                    continue
+                self.note_error(row["link"], thread.upper(), int(errno), "" if pd.isna(message) else str(message))
         operations = self.history.operations()
         errors = Counter(str(op["error"]).split(":")[0] for op in operations if op.get("error"))
         summary = {
