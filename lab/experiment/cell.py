@@ -177,7 +177,14 @@ class Cell:
         if self.fix:
             counts = fix_summary(compare_checks(self.check_results["after_probe"], self.check_results["after_fix"]))
             by_fix = {f"{status}_by_fix": count for status, count in counts.items()}
+        updates = [op for op in operations if op.get("kind") == "update" and not op.get("error")]
         return {
+            # the app's "someone else changed it; reload" signal: a guarded write that matched no row
+            "rejected_writes": sum(1 for op in updates if op.get("rows_affected") == 0),
+            # successful writes that set a version older than the one they read (clock skew under gte/none)
+            "version_regressions": sum(1 for op in updates if (op.get("rows_affected") or 0) > 0
+                                       and op.get("read_version") is not None
+                                       and int(op["new_version"]) < int(op["read_version"])),
             **by_fix,
             "stuck_rows": len(stuck),
             "untouched_diverged": len(untouched),

@@ -27,6 +27,7 @@ RESULTS_FORMAT = 1
 SUMMARY_COLUMNS = [
     "cell", "topology", "binlog_format", "guard", "flavor", "mode", "version_order", "status",
     "overlap_updates", "overlap_updates_applied", "conflicting_rows", "operations", "operation_errors",
+    "rejected_writes", "version_regressions",
     "diverged_after_overlap", "diverged_after_leader_write", "stuck_rows", "untouched_diverged",
     "diverged_after_fix", "healed_by_fix", "still_diverged_by_fix", "newly_diverged_by_fix",
     "lost_updates", "lost_updates_after_fix", "replication_errors", "seconds", "error",
