@@ -59,7 +59,8 @@ class Cell:
         self.checks: dict[str, pd.DataFrame] = {}          # check name -> one row per diverged key
         self.check_results: dict[str, CheckResult] = {}
         self.snapshots: dict[str, Any] = {}
-        self.replication_errors: set[str] = set()  # "link: SQL|IO errno: message", one entry per distinct error
+        self.replication_errors: set[str] = set()  # "link: SQL|IO errno", one entry per distinct error
+        self._error_messages: dict[str, str] = {}  # first message seen for each
         self.clients: list[AppClient] = []
         self.story_end: tuple[list[dict], dict] = ([], {})
 
@@ -82,9 +83,12 @@ class Cell:
 
     # --- evidence -------------------------------------------------------------------------
     def note_error(self, link: str, thread: str, errno: int, message: str) -> None:
-        """Record one replication error as monitoring would see it; the same error seen twice counts once."""
+        """Record one replication error as monitoring would see it. An error is (link, thread, errno): the
+        same error seen again, even with another retry count in its message, counts once."""
         if errno:
-            self.replication_errors.add(f"{link.replace(' ', '')}: {thread} {errno}: {' '.join(message.split())}")
+            key = f"{link.replace(' ', '')}: {thread} {errno}"
+            self._error_messages.setdefault(key, " ".join(message.split()))
+            self.replication_errors.add(key)
 
     def note_status(self, link: str, status: LinkStatus | None) -> None:
         if status is not None:
@@ -170,7 +174,8 @@ class Cell:
         lost = lost_updates(*self.story_end) if self.story_end[1] else []
         lost_by_end = lost_updates(operations, self.final_rows())
         stuck = written_under_guard & self.diverged_keys("after_probe")
-        self.snapshots["replication_errors"] = sorted(self.replication_errors)
+        self.snapshots["replication_errors"] = [f"{key}: {self._error_messages[key]}"
+                                                for key in sorted(self.replication_errors)]
         self.snapshots["lost_updates"] = lost
         self._stuck, self._untouched, self._lost = stuck, untouched, lost
         by_fix: dict[str, int | None] = dict.fromkeys(FIX_COLUMNS)
