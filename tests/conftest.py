@@ -36,7 +36,10 @@ class LabPool:
         lab = self._labs.get(key)
         if lab is None:
             resolved = topology.load(f"topologies/{topology_name}.yaml", flavor=flavor, binlog_format=binlog_format)
-            name = f"t-{topology_name}-{flavor.replace(':', '').replace('.', '')}"[:31].rstrip("-")
+            # Fixed names, so a crashed session's leftovers are replaced; LAB_TEST_PREFIX separates
+            # two sessions sharing one engine.
+            prefix = os.environ.get("LAB_TEST_PREFIX", "t")
+            name = f"{prefix}-{topology_name}-{flavor.replace(':', '').replace('.', '')}"[:31].rstrip("-")
             from lab import cleanup
 
             cleanup.remove_lab(name)
