@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from lab.cluster import Lab
+from lab.flavors import LinkStatus
+from lab.topology import LinkSpec
 
 
 def _trim(text: str, width: int = 60) -> str:
@@ -12,9 +14,11 @@ def _trim(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def link_rows(lab: Lab, full: bool = False) -> list[dict[str, Any]]:
+def link_rows(lab: Lab, full: bool = False,
+              statuses: list[tuple[LinkSpec, LinkStatus | None]] | None = None) -> list[dict[str, Any]]:
+    """Rows for the link table; pass `statuses` when the caller already read them, to avoid a second query."""
     rows = []
-    for link, status in lab.link_statuses():
+    for link, status in statuses if statuses is not None else lab.link_statuses():
         replica = lab.servers[link.replica]
         if status is None:
             rows.append({"link": f"{link.source} -> {link.replica}", "io": "-", "sql": "-", "lag_s": None,

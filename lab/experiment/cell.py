@@ -18,6 +18,7 @@ from lab.checker import CheckResult, compare_checks
 from lab.checker.report import summary as fix_summary
 from lab.cluster import Lab
 from lab.errors import LabError
+from lab.experiment.spec import Fix
 from lab.history import History
 from lab.replication import CatchUpResult, LinkStatus
 from lab.server import Server
@@ -39,17 +40,11 @@ class CellOutcome:
     timeseries: pd.DataFrame | None = None
 
 
-@dataclass(frozen=True)
-class FixPlan:
-    guard: str | None = None
-    binlog_format: str | None = None
-
-
 class Cell:
     """Base of a cell: owns the clients and the evidence (checks, snapshots, errors) of one run on one lab."""
 
     def __init__(self, lab: Lab, parameters: dict[str, str], history: History, compare: Compare, seed: int, *,
-                 table: VersionedTable, leader_dc: str = "dc1", fix: FixPlan | None = None,
+                 table: VersionedTable, leader_dc: str = "dc1", fix: Fix | None = None,
                  catch_up_timeout: float = 60.0) -> None:
         self.lab, self.parameters, self.history = lab, parameters, history
         self.compare, self.seed, self.table = compare, seed, table
@@ -106,9 +101,9 @@ class Cell:
     def check(self, name: str, story_ends: bool = False) -> pd.DataFrame:
         """Snapshot link status and compare every DC. `story_ends`: later writes are the lab's, not the app's."""
         self.history.set_phase(f"check:{name}")
-        rows = link_status_rows.link_rows(self.lab, full=True)
-        self.snapshots[name] = rows
-        for link, status in self.lab.link_statuses():
+        statuses = self.lab.link_statuses()
+        self.snapshots[name] = link_status_rows.link_rows(self.lab, full=True, statuses=statuses)
+        for link, status in statuses:
             self.note_status(f"{link.source}->{link.replica}", status)
         result = self.compare(self.lab, self.table.name)
         diverged = result.rows

@@ -13,21 +13,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from lab.cluster import Lab
-from lab.experiment.cell import Cell, CellOutcome, Compare, FixPlan
+from lab.experiment.cell import Cell, CellOutcome, Compare
 from lab.experiment.spec import Experiment
 from lab.history import History
 from lab.workload.client import VersionedTable
 from lab.workload.clock import AppClock
 
-CHECKS = ("after_overlap", "after_leader_write", "after_probe", "after_fix")
-
 
 class IncidentCell(Cell):
     def __init__(self, lab: Lab, experiment: Experiment, parameters: dict[str, str], history: History,
                  compare: Compare, seed: int, catch_up_timeout: float = 60.0) -> None:
-        fix = FixPlan(experiment.fix.guard, experiment.fix.binlog_format) if experiment.fix else None
         super().__init__(lab, parameters, history, compare, seed, table=VersionedTable(name=experiment.scenario.table),
-                         leader_dc=experiment.scenario.leader_after, fix=fix, catch_up_timeout=catch_up_timeout)
+                         leader_dc=experiment.scenario.leader_after, fix=experiment.fix,
+                         catch_up_timeout=catch_up_timeout)
         self.scenario = experiment.scenario
         self.written_after_overlap: set[int] = set()
 

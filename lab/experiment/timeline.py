@@ -13,7 +13,7 @@ from collections import Counter
 import pandas as pd
 
 from lab.cluster import Lab
-from lab.experiment.cell import Cell, CellOutcome, Compare, FixPlan
+from lab.experiment.cell import Cell, CellOutcome, Compare
 from lab.experiment.sampler import Sampler
 from lab.experiment.schedule import FaultSchedule
 from lab.experiment.spec import TimelineExperiment
@@ -29,10 +29,9 @@ SEED_BATCH = 1000
 class TimelineCell(Cell):
     def __init__(self, lab: Lab, experiment: TimelineExperiment, parameters: dict[str, str], history: History,
                  compare: Compare, seed: int, catch_up_timeout: float = 120.0, experiment_file: str = "") -> None:
-        fix = FixPlan(experiment.fix.guard, experiment.fix.binlog_format) if experiment.fix else None
         traffic = experiment.traffic
         super().__init__(lab, parameters, history, compare, seed, table=VersionedTable(name=traffic.table),
-                         leader_dc=traffic.shift.target, fix=fix, catch_up_timeout=catch_up_timeout)
+                         leader_dc=traffic.shift.target, fix=experiment.fix, catch_up_timeout=catch_up_timeout)
         self.experiment = experiment
         self.experiment_file = experiment_file or experiment.name
         self.clocks = ClockRegistry()  # shared with clock-skew faults, so a skew moves every client of a DC
