@@ -17,7 +17,7 @@ from lab.cluster import Lab
 from lab.history import History
 from lab.tables import show
 from lab.workload.client import AppClient, VersionedTable
-from lab.workload.driver import TrafficDriver
+from lab.workload.driver import TrafficDriver, execute_versioned
 from lab.workload.guards import guard
 from lab.workload.plan import TrafficSpec, plan
 
@@ -54,7 +54,7 @@ def measure(flavor: str, clients: int, seconds: float, binlog_format: str) -> di
             made.append(client)
             return client
 
-        driver = TrafficDriver(plan(spec, 1), make, closed_loop=True)
+        driver = TrafficDriver(plan(spec, 1), make, execute_versioned, closed_loop=True)
         cpu0, wall0 = cpu_seconds(), time.monotonic()
         driver.start()
         time.sleep(seconds)

@@ -12,16 +12,14 @@ from typing import Any
 
 import pandas as pd
 
-from lab import status as link_status_rows
 from lab.analysis.lost_updates import lost_updates
 from lab.checker import CheckResult, compare_checks
 from lab.checker.report import summary as fix_summary
 from lab.cluster import Lab
 from lab.errors import LabError
+from lab.experiment.evidence import Evidence
 from lab.experiment.spec import Fix
 from lab.history import History
-from lab.replication import CatchUpResult, LinkStatus
-from lab.server import Server
 from lab.workload.client import AppClient, VersionedTable
 from lab.workload.clock import AppClock
 from lab.workload.guards import guard as make_guard
@@ -38,24 +36,21 @@ class CellOutcome:
     divergence: pd.DataFrame
     snapshots: dict[str, Any] = field(default_factory=dict)
     timeseries: pd.DataFrame | None = None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)   # more per-cell files: name -> frame (.csv)
 
 
-class Cell:
-    """Base of a cell: owns the clients and the evidence (checks, snapshots, errors) of one run on one lab."""
+class Cell(Evidence):
+    """Base of a versioned-table cell: owns the clients and the checks, probes and fixes of one run on one lab."""
 
     def __init__(self, lab: Lab, parameters: dict[str, str], history: History, compare: Compare, seed: int, *,
                  table: VersionedTable, leader_dc: str = "dc1", fix: Fix | None = None,
                  catch_up_timeout: float = 60.0) -> None:
-        self.lab, self.parameters, self.history = lab, parameters, history
-        self.compare, self.seed, self.table = compare, seed, table
+        super().__init__(lab, parameters, history, seed, catch_up_timeout)
+        self.compare, self.table = compare, table
         self.guard_name = parameters["guard"]
         self.leader_dc, self.fix = leader_dc, fix
-        self.timeout = catch_up_timeout
         self.checks: dict[str, pd.DataFrame] = {}          # check name -> one row per diverged key
         self.check_results: dict[str, CheckResult] = {}
-        self.snapshots: dict[str, Any] = {}
-        self.replication_errors: set[str] = set()  # "link: SQL|IO errno", one entry per distinct error
-        self._error_messages: dict[str, str] = {}  # first message seen for each
         self.clients: list[AppClient] = []
         self.story_end: tuple[list[dict], dict] = ([], {})
 
@@ -73,38 +68,10 @@ class Cell:
         for client in self.clients:
             client.close()
 
-    def receiving_servers(self) -> list[Server]:
-        return [self.lab.server(name) for name in dict.fromkeys(link.replica for link in self.lab.topology.links)]
-
     # --- evidence -------------------------------------------------------------------------
-    def note_error(self, link: str, thread: str, errno: int, message: str) -> None:
-        """Record one replication error as monitoring would see it. An error is (link, thread, errno): the
-        same error seen again, even with another retry count in its message, counts once."""
-        if errno:
-            key = f"{link.replace(' ', '')}: {thread} {errno}"
-            self._error_messages.setdefault(key, " ".join(message.split()))
-            self.replication_errors.add(key)
-
-    def note_status(self, link: str, status: LinkStatus | None) -> None:
-        if status is not None:
-            self.note_error(link, "SQL", status.last_sql_errno, status.last_sql_error)
-            self.note_error(link, "IO", status.last_io_errno, status.last_io_error)
-
-    def catch_up(self, label: str) -> CatchUpResult:
-        result = self.lab.catch_up(timeout=self.timeout)
-        self.history.event("catch_up", label=label, caught_up=result.caught_up, seconds=round(result.seconds, 3),
-                           errors=result.errors)
-        for link in result.links:
-            self.note_status(link.name, link.status)
-        return result
-
     def check(self, name: str, story_ends: bool = False) -> pd.DataFrame:
         """Snapshot link status and compare every DC. `story_ends`: later writes are the lab's, not the app's."""
-        self.history.set_phase(f"check:{name}")
-        statuses = self.lab.link_statuses()
-        self.snapshots[name] = link_status_rows.link_rows(self.lab, full=True, statuses=statuses)
-        for link, status in statuses:
-            self.note_status(f"{link.source}->{link.replica}", status)
+        self.snapshot_links(name)
         result = self.compare(self.lab, self.table.name)
         diverged = result.rows
         self.history.event("check", name=name, diverged_keys=sorted(int(k) for k in diverged[self.table.key]),
@@ -169,8 +136,7 @@ class Cell:
         lost = lost_updates(*self.story_end) if self.story_end[1] else []
         lost_by_end = lost_updates(operations, self.final_rows())
         stuck = written_under_guard & self.diverged_keys("after_probe")
-        self.snapshots["replication_errors"] = [f"{key}: {self._error_messages[key]}"
-                                                for key in sorted(self.replication_errors)]
+        self.snapshots["replication_errors"] = self.error_list()
         self.snapshots["lost_updates"] = lost
         self._stuck, self._untouched, self._lost = stuck, untouched, lost
         by_fix: dict[str, int | None] = dict.fromkeys(FIX_COLUMNS)

@@ -22,7 +22,7 @@ from lab.workload.clock import AppClock
 
 class IncidentCell(Cell):
     def __init__(self, lab: Lab, experiment: Experiment, parameters: dict[str, str], history: History,
-                 compare: Compare, seed: int, catch_up_timeout: float = 60.0) -> None:
+                 compare: Compare, seed: int, catch_up_timeout: float = 60.0, experiment_file: str = "") -> None:
         super().__init__(lab, parameters, history, compare, seed, table=VersionedTable(name=experiment.scenario.table),
                          leader_dc=experiment.scenario.leader_after, fix=experiment.fix,
                          catch_up_timeout=catch_up_timeout)
@@ -55,10 +55,7 @@ class IncidentCell(Cell):
     def overlap_deterministic(self) -> None:
         """Hold every applier, let both DCs write every conflict row from the same read, then release."""
         self.history.set_phase("overlap")
-        held = self.receiving_servers()
-        for server in held:
-            server.execute(server.dialect.stop_replica("SQL_THREAD"))
-        self.history.event("hold_appliers", servers=[s.name for s in held])
+        held = self.hold_appliers()
         versions = self.overlap_versions()
         writers = {dc: self.client(dc, f"app-{dc}") for dc in ("dc1", "dc2")}
         try:
@@ -67,9 +64,7 @@ class IncidentCell(Cell):
                 for dc, writer in writers.items():
                     writer.update(key, self.scenario.overlap[dc].value, reads[dc].version, versions[dc])
         finally:
-            for server in held:
-                server.execute(server.dialect.start_replica("SQL_THREAD"))
-            self.history.event("release_appliers", servers=[s.name for s in held])
+            self.release_appliers(held)
 
     def overlap_concurrent(self) -> None:
         """Both DCs write the conflict rows at a fixed rate while replication runs; conflicts come from lag."""

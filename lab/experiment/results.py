@@ -5,7 +5,8 @@ Layout:
     history.jsonl       every operation, phase, check and event of every cell
     cells.csv           one row per cell: parameters and verdict counts
     cells/<id>/         divergence.csv, summary.json, status.json (link status snapshots, errors, lost updates),
-                        timeseries.csv (timeline cells: sampled divergence, lag and link state)
+                        timeseries.csv (timeline and workload cells: sampled divergence, lag and link state),
+                        violations.csv and lost_updates.csv (workload cells: broken invariants, lost writes)
     timeseries.csv      every timeline cell's samples, with a `cell` column
     report.md           the human summary
 """
@@ -30,7 +31,8 @@ SUMMARY_COLUMNS = [
     "rejected_writes", "version_regressions",
     "diverged_after_overlap", "diverged_after_leader_write", "stuck_rows", "untouched_diverged",
     "diverged_after_fix", "healed_by_fix", "still_diverged_by_fix", "newly_diverged_by_fix",
-    "lost_updates", "lost_updates_after_fix", "replication_errors", "seconds", "error",
+    "lost_updates", "lost_updates_after_fix", "replication_errors", "stopped_appliers", "invariant_violations",
+    "seconds", "error",
 ]
 
 
@@ -49,7 +51,7 @@ class RunDirectory:
 
     @classmethod
     def create(cls, root: Path, experiment_name: str, experiment_file: Path, seed: int,
-               cells: list[dict[str, str]], argv: list[str]) -> RunDirectory:
+               cells: list[dict[str, str]], argv: list[str], parameters: list[str] | None = None) -> RunDirectory:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = root / f"{experiment_name}-{stamp}"
         suffix = 1
@@ -61,6 +63,7 @@ class RunDirectory:
         run = cls(path, {
             "results_format": RESULTS_FORMAT, "lab_version": lab_version(), "experiment": experiment_name,
             "experiment_file": str(experiment_file), "seed": seed, "argv": argv,
+            "parameters": list(parameters or []),
             "started": time.time(), "finished": None, "completed": False,
             "cells_planned": len(cells), "cells_done": 0, "cells_failed": 0,
         })
@@ -80,6 +83,8 @@ class RunDirectory:
         outcome.divergence.to_csv(directory / "divergence.csv", index=False)
         (directory / "summary.json").write_text(json.dumps(outcome.summary, indent=2, default=str))
         (directory / "status.json").write_text(json.dumps(outcome.snapshots, indent=2, default=str))
+        for name, frame in outcome.tables.items():
+            frame.to_csv(directory / f"{name}.csv", index=False)
         if outcome.timeseries is not None and not outcome.timeseries.empty:
             series = outcome.timeseries.assign(cell=cell)
             series.to_csv(directory / "timeseries.csv", index=False)
@@ -91,9 +96,18 @@ class RunDirectory:
         self.meta["cells_failed"] += outcome.summary.get("status") != "completed"
         self.write_meta()
 
+    def columns(self) -> list[str]:
+        """The lab's own columns, then every other scalar a cell reported (a workload's knobs and counts)."""
+        extra = [key for summary in self.summaries for key, value in summary.items()
+                 if key not in SUMMARY_COLUMNS and not isinstance(value, (dict, list, set, tuple))]
+        parameters = [key for key in self.meta.get("parameters", []) if key not in SUMMARY_COLUMNS]
+        split = SUMMARY_COLUMNS.index("status")  # parameters of its own go with the lab's parameters
+        return (SUMMARY_COLUMNS[:split] + parameters + SUMMARY_COLUMNS[split:]
+                + [c for c in dict.fromkeys(extra) if c not in parameters])
+
     def _write_cells_csv(self) -> None:
         with (self.path / "cells.csv").open("w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, extrasaction="ignore")
+            writer = csv.DictWriter(handle, fieldnames=self.columns(), extrasaction="ignore")
             writer.writeheader()
             writer.writerows(self.summaries)
 

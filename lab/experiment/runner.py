@@ -24,9 +24,35 @@ from lab.experiment.incident import IncidentCell
 from lab.experiment.report import write_report
 from lab.experiment.results import RunDirectory
 from lab.experiment.timeline import TimelineCell
+from lab.experiment.workload_cell import WorkloadCell
 from lab.history import History
 
 Progress = Callable[[str], None]
+# Each experiment kind's cell, and the least catch-up timeout it needs (traffic and faults build up lag).
+CELL_TYPES: dict[type, tuple[type, float]] = {
+    spec.Experiment: (IncidentCell, 0.0),
+    spec.TimelineExperiment: (TimelineCell, 120.0),
+    spec.WorkloadExperiment: (WorkloadCell, 120.0),
+}
+
+
+def make_cell(experiment: spec.AnyExperiment, lab: Lab, parameters: dict[str, str], history: History,
+              compare: Compare, seed: int, catch_up_timeout: float,
+              path: Path) -> IncidentCell | TimelineCell | WorkloadCell:
+    """The cell class the experiment's kind names; every kind takes the same inputs."""
+    cell_type, least_timeout = CELL_TYPES[type(experiment)]
+    return cell_type(lab, experiment, parameters, history, compare, seed, max(catch_up_timeout, least_timeout),
+                     str(path))
+
+
+def progress_line(summary: dict) -> str:
+    if summary["status"] != "completed":
+        return f"FAILED: {summary['error']}"
+    line = (f"diverged {summary['diverged_after_overlap']}, stuck {summary['stuck_rows']}, "
+            f"lost {summary['lost_updates']}, repl errors {summary['replication_errors']}")
+    if summary.get("invariant_violations") is not None:
+        line += f", invariant violations {summary['invariant_violations']}"
+    return f"{line} ({summary['seconds']}s)"
 
 
 @dataclass
@@ -53,11 +79,16 @@ def run(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None,
     """Run the selected cells. Raises LabError for bad input before anything starts."""
     path = Path(experiment_file)
     experiment = spec.load(path)
+    unknown = sorted(set(only or {}) - set(experiment.parameter_keys()))
+    if unknown:
+        raise LabError(f"{path}: --only {unknown[0]}: not a matrix key of this experiment "
+                       f"(keys: {', '.join(experiment.parameter_keys())})")
     cells = _order(spec.select(experiment.cells(), only or {}))
     if not cells:
         raise LabError(f"{path}: --only selects no cell of the matrix")
     run_seed = experiment.seed if seed is None else seed
-    directory = RunDirectory.create(Path(results_root), experiment.name, path, run_seed, cells, sys.argv)
+    directory = RunDirectory.create(Path(results_root), experiment.name, path, run_seed, cells, sys.argv,
+                                    experiment.parameter_keys())
     history = History(directory.history_path, experiment.name)
     lab: Lab | None = None
     lab_key: tuple[str, str] | None = None
@@ -81,12 +112,8 @@ def run(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None,
                     else:
                         lab.reset(binlog_format=parameters["binlog_format"])
                     history.start_cell(cell, parameters)
-                    if isinstance(experiment, spec.TimelineExperiment):
-                        outcome = TimelineCell(lab, experiment, parameters, history, compare, run_seed,
-                                               max(catch_up_timeout, 120.0), str(path)).run()
-                    else:
-                        outcome = IncidentCell(lab, experiment, parameters, history, compare, run_seed,
-                                               catch_up_timeout).run()
+                    outcome = make_cell(experiment, lab, parameters, history, compare, run_seed, catch_up_timeout,
+                                        path).run()
                 except Exception as error:  # a failed cell is recorded; the run goes on with the next cell
                     outcome = failed_outcome(parameters, cell, error)
                     history.event("cell_failed", error=outcome.summary["error"],
@@ -95,11 +122,7 @@ def run(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None,
                         lab.down()
                     lab, lab_key = None, None
                 directory.record(cell, outcome)
-                s = outcome.summary
-                progress(f"[{number}/{len(cells)}] {cell}: " + (
-                    f"diverged {s['diverged_after_overlap']}, stuck {s['stuck_rows']}, "
-                    f"lost {s['lost_updates']}, repl errors {s['replication_errors']} ({s['seconds']}s)"
-                    if s["status"] == "completed" else f"FAILED: {s['error']}"))
+                progress(f"[{number}/{len(cells)}] {cell}: {progress_line(outcome.summary)}")
             completed = True
     finally:
         history.close()

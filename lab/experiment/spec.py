@@ -6,9 +6,10 @@ import itertools
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lab import yamlfile
+from lab.errors import ConfigError
 from lab.images.spec import parse_flavor
 from lab.topology import find as find_topology
 from lab.workload.guards import Guard
@@ -16,10 +17,35 @@ from lab.workload.plan import TrafficSpec
 from lab.yamlfile import FieldProblem
 
 MATRIX_KEYS = ("topology", "binlog_format", "guard", "flavor", "mode", "version_order")
+BINLOG_FORMATS = ("STATEMENT", "ROW", "MIXED")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def upper_formats(value: object) -> object:
+    return [v.upper() if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
+
+
+def check_guards(value: list[str]) -> list[str]:
+    for name in value:
+        if name not in Guard.registry:
+            raise ValueError(f"unknown guard {name!r}; known: {', '.join(sorted(Guard.registry))}")
+    return value
+
+
+def check_flavors(value: list[str]) -> list[str]:
+    for text in value:
+        parse_flavor(text)
+    return value
+
+
+def check_topologies(value: list[str]) -> list[str]:
+    for name in value:
+        if not find_topology(name).exists():
+            raise ValueError(f"no topology file for {name!r} (looked in topologies/)")
+    return value
 
 
 class Matrix(_Strict):
@@ -30,33 +56,10 @@ class Matrix(_Strict):
     mode: list[Literal["deterministic", "concurrent"]] = Field(["deterministic"], min_length=1)
     version_order: list[Literal["dc1_newer", "dc2_newer"]] = Field(["dc1_newer"], min_length=1)
 
-    @field_validator("binlog_format", mode="before")
-    @classmethod
-    def _upper(cls, value: object) -> object:
-        return [v.upper() if isinstance(v, str) else v for v in value] if isinstance(value, list) else value
-
-    @field_validator("guard")
-    @classmethod
-    def _guards(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in Guard.registry:
-                raise ValueError(f"unknown guard {name!r}; known: {', '.join(sorted(Guard.registry))}")
-        return value
-
-    @field_validator("flavor")
-    @classmethod
-    def _flavors(cls, value: list[str]) -> list[str]:
-        for text in value:
-            parse_flavor(text)
-        return value
-
-    @field_validator("topology")
-    @classmethod
-    def _topologies(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if not find_topology(name).exists():
-                raise ValueError(f"no topology file for {name!r} (looked in topologies/)")
-        return value
+    _upper = field_validator("binlog_format", mode="before")(upper_formats)
+    _guards = field_validator("guard")(check_guards)
+    _flavors = field_validator("flavor")(check_flavors)
+    _topologies = field_validator("topology")(check_topologies)
 
 
 class OverlapWrite(_Strict):
@@ -135,6 +138,9 @@ class Experiment(_Strict):
     scenario: Scenario
     fix: Fix | None = None
 
+    def parameter_keys(self) -> list[str]:
+        return list(MATRIX_KEYS)
+
     def cells(self) -> list[dict[str, str]]:
         """The cartesian product of the matrix, in file order."""
         values = [getattr(self.matrix, key) for key in MATRIX_KEYS]
@@ -147,10 +153,10 @@ class TimelineMatrix(_Strict):
     guard: list[str] = Field(min_length=1)
     flavor: list[str] = Field(min_length=1)
 
-    _upper = field_validator("binlog_format", mode="before")(Matrix._upper.__func__)
-    _guards = field_validator("guard")(Matrix._guards.__func__)
-    _flavors = field_validator("flavor")(Matrix._flavors.__func__)
-    _topologies = field_validator("topology")(Matrix._topologies.__func__)
+    _upper = field_validator("binlog_format", mode="before")(upper_formats)
+    _guards = field_validator("guard")(check_guards)
+    _flavors = field_validator("flavor")(check_flavors)
+    _topologies = field_validator("topology")(check_topologies)
 
 
 class TimelineEntry(_Strict):
@@ -186,6 +192,9 @@ class TimelineExperiment(_Strict):
     sample_interval: float = Field(1.0, gt=0, le=60)
     fix: Fix | None = None
 
+    def parameter_keys(self) -> list[str]:
+        return list(MATRIX_KEYS)
+
     def cells(self) -> list[dict[str, str]]:
         keys = ("topology", "binlog_format", "guard", "flavor")
         values = [getattr(self.matrix, key) for key in keys]
@@ -193,33 +202,162 @@ class TimelineExperiment(_Strict):
                 for combination in itertools.product(*values)]
 
 
+WORKLOAD_MODES = ("concurrent", "deterministic", "single_dc")
+EXEC_MODES = ("STRICT", "IDEMPOTENT")
+
+
+class WorkloadTraffic(_Strict):
+    clients_per_dc: int = Field(2, ge=1, le=64)
+    duration: float = Field(4.0, gt=0, le=3600, description="seconds over which the planned operations are spread")
+
+
+class WorkloadExperiment(_Strict):
+    """An application model (lab.workloads) run across DCs: its matrix, traffic, faults and settings.
+
+    Matrix keys: `topology`, `binlog_format`, `flavor` (required); `mode` (concurrent: both DCs take
+    traffic while replication runs; deterministic: every applier is held while they do; single_dc: all
+    traffic on dc1); `exec_mode` (STRICT or IDEMPOTENT on every replication link); `guard`, for
+    workloads whose updates are guarded; and the workload's own knobs.
+    """
+
+    kind: Literal["workload"]
+    name: str
+    description: str = ""
+    seed: int = 1
+    workload: dict[str, Any]
+    matrix: dict[str, list[Any]]
+    traffic: WorkloadTraffic = Field(default_factory=WorkloadTraffic)
+    clock_skew_ms: dict[str, int] = Field(default_factory=dict, description="per-DC application clock skew")
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    sample_interval: float = Field(1.0, gt=0, le=60)
+
+    @field_validator("workload")
+    @classmethod
+    def _workload(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from lab.workloads import Workload
+
+        name = value.get("name")
+        if name not in Workload.registry:
+            raise FieldProblem("name", f"unknown workload {name!r}",
+                               f"use one of: {', '.join(sorted(Workload.registry))}")
+        model = Workload.registry[name].settings_model
+        try:
+            model.model_validate({k: v for k, v in value.items() if k != "name"})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(settings)"
+            problem = f"unknown key {first['loc'][-1]!r}" if first["type"] == "extra_forbidden" else first["msg"]
+            raise FieldProblem(where, problem.removeprefix("Value error, ")) from None
+        return value
+
+    @model_validator(mode="after")
+    def _matrix(self) -> WorkloadExperiment:
+        workload = self.workload_class()
+        allowed = {"topology", "binlog_format", "flavor", "mode", "exec_mode", *workload.knobs}
+        if workload.uses_guard:
+            allowed.add("guard")
+        for key, values in self.matrix.items():
+            if key not in allowed:
+                fix = (f"the {workload.name} workload does not use update guards; remove it" if key == "guard"
+                       else f"use: {', '.join(sorted(allowed))}")
+                raise FieldProblem(f"matrix.{key}", "not a dimension of this workload's matrix", fix)
+            if not isinstance(values, list) or not values:
+                raise FieldProblem(f"matrix.{key}", "must be a non-empty list")
+        for key in ("topology", "binlog_format", "flavor"):
+            if key not in self.matrix:
+                raise FieldProblem(f"matrix.{key}", "is required", "add it")
+        self.matrix = {key: [str(v) for v in values] for key, values in self.matrix.items()}
+        self.matrix["binlog_format"] = [v.upper() for v in self.matrix["binlog_format"]]
+        choices: dict[str, tuple[str, ...]] = {"binlog_format": BINLOG_FORMATS, "mode": WORKLOAD_MODES,
+                                               "exec_mode": EXEC_MODES, **workload.knobs}
+        checks = {"topology": check_topologies, "flavor": check_flavors, "guard": check_guards}
+        for key, values in self.matrix.items():
+            try:
+                if key in checks:
+                    checks[key](values)
+            except ValueError as exc:
+                raise FieldProblem(f"matrix.{key}", str(exc)) from None
+            bad = [v for v in values if key in choices and v not in choices[key]]
+            if bad:
+                raise FieldProblem(f"matrix.{key}", f"unknown value {bad[0]!r}", f"use: {', '.join(choices[key])}")
+        return self
+
+    def workload_class(self) -> type:
+        from lab.workloads import Workload
+
+        return Workload.registry[self.workload["name"]]
+
+    def parameter_keys(self) -> list[str]:
+        """Every matrix dimension of a cell, in a fixed order: the lab's own first, then the workload's knobs."""
+        workload = self.workload_class()
+        keys = ["topology", "binlog_format", *(["guard"] if workload.uses_guard else []), "flavor", "mode",
+                "exec_mode", *workload.knobs]
+        return keys
+
+    def _values(self, key: str) -> list[str]:
+        defaults = {"mode": ["concurrent"], "exec_mode": ["STRICT"], "guard": ["strict"]}
+        knobs = self.workload_class().knobs
+        return self.matrix.get(key) or defaults.get(key) or [knobs[key][0]]
+
+    def cells(self) -> list[dict[str, str]]:
+        keys = self.parameter_keys()
+        return [dict(zip(keys, combination, strict=True))
+                for combination in itertools.product(*(self._values(key) for key in keys))]
+
+    def build(self, parameters: dict[str, str]) -> Any:
+        """The workload object for one cell: its settings from the file, its knobs from the cell."""
+        workload = self.workload_class()
+        settings = workload.settings_model.model_validate({k: v for k, v in self.workload.items() if k != "name"})
+        return workload(settings, parameters)
+
+
+AnyExperiment = Experiment | TimelineExperiment | WorkloadExperiment
+
+
+def known_keys() -> set[str]:
+    """Every matrix key any experiment kind knows: what `--only` may name before a file is read."""
+    from lab.workloads import Workload
+
+    knobs = {knob for workload in Workload.registry.values() for knob in workload.knobs}
+    return {*MATRIX_KEYS, "exec_mode", *knobs}
+
+
 def cell_id(parameters: dict[str, str]) -> str:
-    return ".".join(parameters[key].replace(":", "-") for key in MATRIX_KEYS)
+    """The cell's parameter values in order, joined: `active-active.ROW.strict.mysql-9.7...`."""
+    return ".".join(str(value).replace(":", "-") for value in parameters.values())
 
 
 def parse_only(expressions: tuple[str, ...] | list[str]) -> dict[str, set[str]]:
     """`binlog_format=STATEMENT,guard=strict|gte` -> {binlog_format: {STATEMENT}, guard: {strict, gte}}."""
+    keys = known_keys()
     selection: dict[str, set[str]] = {}
     for expression in expressions:
         for part in filter(None, expression.split(",")):
             key, _, value = part.partition("=")
             key = key.strip()
-            if key not in MATRIX_KEYS or not value:
-                raise ValueError(f"--only {part!r}: expected KEY=VALUE with KEY one of {', '.join(MATRIX_KEYS)}")
+            if key not in keys or not value:
+                raise ValueError(f"--only {part!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(keys))}")
             selection.setdefault(key, set()).update(v.strip() for v in value.split("|"))
     return selection
 
 
 def select(cells: list[dict[str, str]], selection: dict[str, set[str]]) -> list[dict[str, str]]:
     def keep(cell: dict[str, str]) -> bool:
-        return all(cell[key].upper() in {v.upper() for v in wanted} for key, wanted in selection.items())
+        return all(key in cell and cell[key].upper() in {v.upper() for v in wanted}
+                   for key, wanted in selection.items())
 
     return [cell for cell in cells if keep(cell)]
 
 
-def load(path: str | Path) -> Experiment | TimelineExperiment:
-    """Load an incident experiment, or a timeline experiment when the file says `kind: timeline`."""
+KINDS: dict[str, type[BaseModel]] = {"incident": Experiment, "timeline": TimelineExperiment,
+                                     "workload": WorkloadExperiment}
+
+
+def load(path: str | Path) -> AnyExperiment:
+    """Load an experiment file; its `kind` (incident by default, timeline, workload) picks the model."""
     path = Path(path)
     data = yamlfile.read_mapping(path)
-    model = TimelineExperiment if data.get("kind") == "timeline" else Experiment
-    return yamlfile.validate(model, data, str(path))
+    kind = data.get("kind", "incident")
+    if kind not in KINDS:
+        raise ConfigError(str(path), "kind", f"unknown experiment kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+    return yamlfile.validate(KINDS[kind], data, str(path))

@@ -20,7 +20,7 @@ from lab.experiment.spec import TimelineExperiment
 from lab.faults import ClockRegistry, FaultContext
 from lab.history import History
 from lab.workload.client import AppClient, VersionedTable
-from lab.workload.driver import TrafficDriver
+from lab.workload.driver import TrafficDriver, execute_versioned
 from lab.workload.plan import plan
 
 SEED_BATCH = 1000
@@ -71,7 +71,8 @@ class TimelineCell(Cell):
             sampler = Sampler(self.lab, self._count_diverged, interval=self.experiment.sample_interval,
                               shares=traffic.shift.shares, active_faults=schedule.active_names,
                               phase=lambda: self.history.phase)
-            driver = TrafficDriver(plan(traffic, self.seed), self._make_client, closed_loop=traffic.closed_loop)
+            driver = TrafficDriver(plan(traffic, self.seed), self._make_client, execute_versioned,
+                                   closed_loop=traffic.closed_loop)
             with schedule:
                 t0 = time.monotonic()
                 sampler.start(t0)
@@ -89,13 +90,7 @@ class TimelineCell(Cell):
         return self.outcome(probed, timeseries, time.monotonic() - started)
 
     def outcome(self, probed: set[int], timeseries: pd.DataFrame, seconds: float) -> CellOutcome:
-        # errors that a later heal cleared (CHANGE MASTER resets Last_SQL_Error) survive in the samples
-        for row in timeseries.to_dict("records") if not timeseries.empty else []:
-            for thread in ("sql", "io"):
-                errno, message = row.get(f"last_{thread}_errno"), row.get(f"last_{thread}_error")
-                if pd.isna(errno) or not errno:  # NaN: the server was unreachable when sampled
-                    continue
-                self.note_error(row["link"], thread.upper(), int(errno), "" if pd.isna(message) else str(message))
+        self.note_sampled_errors(timeseries)
         operations = self.history.operations()
         errors = Counter(str(op["error"]).split(":")[0] for op in operations if op.get("error"))
         summary = {

@@ -9,35 +9,46 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
-from lab.workload.client import AppClient
+from lab.workload.client import AppClient, RecordingClient
 from lab.workload.plan import PlannedOp
 
+C = TypeVar("C", bound=RecordingClient)
 
-class TrafficDriver:
-    def __init__(self, plans: dict[str, list[PlannedOp]], make_client: Callable[[str, str], AppClient], *,
-                 closed_loop: bool = False) -> None:
+
+def execute_versioned(client: AppClient, op: PlannedOp, number: int) -> None:
+    """The timeline traffic's operations: guarded read-modify-write, insert, guarded delete."""
+    value = f"{op.client}-{number}"
+    if op.kind == "rmw":
+        client.read_modify_write(op.key, value)
+    elif op.kind == "insert":
+        key = op.key if op.key is not None else client.next_key()
+        if key is not None:
+            client.insert(key, value, client.clock.now_ms())
+    else:
+        seen = client.read(op.key)
+        if seen.version is not None:
+            client.delete(op.key, seen.version, client.clock.now_ms())
+
+
+class TrafficDriver(Generic[C]):
+    """Runs each client's planned operations on its own thread; `execute` is the workload's operation code."""
+
+    def __init__(self, plans: dict[str, list[PlannedOp]], make_client: Callable[[str, str], C],
+                 execute: Callable[[C, PlannedOp, int], Any], *, closed_loop: bool = False) -> None:
         self.plans = plans
         self.make_client = make_client
+        self.execute = execute
         self.closed_loop = closed_loop
         self.stop = threading.Event()
         self.started_at = 0.0
         self._threads: list[threading.Thread] = []
         self.issued = 0
 
-    def _execute(self, client: AppClient, op: PlannedOp, number: int) -> None:
+    def _execute(self, client: C, op: PlannedOp, number: int) -> None:
         client.tags = {"planned": op.index}
-        value = f"{op.client}-{number}"
-        if op.kind == "rmw":
-            client.read_modify_write(op.key, value)
-        elif op.kind == "insert":
-            key = op.key if op.key is not None else client.next_key()
-            if key is not None:
-                client.insert(key, value, client.clock.now_ms())
-        else:
-            seen = client.read(op.key)
-            if seen.version is not None:
-                client.delete(op.key, seen.version, client.clock.now_ms())
+        self.execute(client, op, number)
 
     def _run_client(self, client_id: str, operations: list[PlannedOp]) -> None:
         client = self.make_client(operations[0].dc, client_id)

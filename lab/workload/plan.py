@@ -8,8 +8,8 @@ Timing of execution can differ; the sequence cannot.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -53,12 +53,15 @@ class TrafficSpec(BaseModel):
 
 @dataclass(frozen=True)
 class PlannedOp:
+    """One operation a client will issue. Workloads name their own kinds and put their inputs in `args`."""
+
     index: int          # position in the global stream
     at: float           # planned seconds since traffic start
     dc: str
     client: str
-    kind: OpKind
-    key: int | None  # None: an insert of "the next key", decided on the server at run time
+    kind: str           # rmw | insert | delete here; a workload's own operation names elsewhere
+    key: Any            # None: an insert of "the next key", decided on the server at run time
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 def plan(spec: TrafficSpec, seed: int) -> dict[str, list[PlannedOp]]:

@@ -1,0 +1,162 @@
+"""What a workload declares, so that one cell, one runner and one report serve every application model.
+
+A workload is an application that uses optimistic locking in some shape: the incident's versioned
+UPDATE, unique numbers handed out by insert-retry, PUT/PATCH with `metadata.version`, a state machine.
+It declares
+
+- its tables (what the checker compares across DCs) and how to seed them,
+- its operations: a seeded plan per client, and the code that runs one planned operation,
+- its invariants, checked on the rows every DC holds at the end (and the history, where they need it),
+- counts of its own, for the cells table.
+
+`lab.experiment.workload_cell.WorkloadCell` runs any workload the same way; nothing outside this
+package knows a workload by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict
+
+from lab.workload.plan import PlannedOp
+from lab.workloads.client import WorkloadClient, key_text
+
+__all__ = ["Invariant", "Settings", "Slot", "Snapshot", "Table", "Violation", "Workload", "key_text"]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of a workload: its DDL and its primary key (what rows are matched by across DCs)."""
+
+    name: str
+    create: str
+    key: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant: which rule, on which DC ("*" when it takes rows of several DCs), which row."""
+
+    invariant: str
+    dc: str
+    table: str
+    key: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A client the cell will start: its DC and its id."""
+
+    dc: str
+    client: str
+
+
+@dataclass
+class Snapshot:
+    """Every workload table as every DC holds it after the run, plus the cell's operations.
+
+    Invariants and counts read only this, so they are pure functions that tests can feed by hand.
+    """
+
+    rows: dict[str, dict[str, pd.DataFrame]]   # dc -> table -> frame
+    operations: list[dict[str, Any]]
+
+    @property
+    def dcs(self) -> list[str]:
+        return list(self.rows)
+
+    def table(self, dc: str, name: str) -> pd.DataFrame:
+        return self.rows[dc][name]
+
+    def union(self, name: str) -> pd.DataFrame:
+        """The table from every DC, one frame with a `dc` column."""
+        frames = [frame.assign(dc=dc) for dc, tables in self.rows.items() for table, frame in tables.items()
+                  if table == name]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["dc"])
+
+    def writes(self, op: str | None = None) -> list[dict[str, Any]]:
+        """Successful writes (rows affected > 0, no error), optionally of one application operation."""
+        return [r for r in self.operations if r.get("kind") in ("insert", "update", "delete")
+                and not r.get("error") and (r.get("rows_affected") or 0) > 0 and (op is None or r.get("op") == op)]
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A rule the application promises; `check` returns every violation found in a snapshot."""
+
+    name: str
+    description: str
+    check: Callable[[Snapshot], list[Violation]]
+
+
+class Settings(BaseModel):
+    """Base of a workload's own settings (the experiment file's `workload:` block, minus `name`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Workload:
+    """Base class: a subclass with a `name` registers itself, and experiment files can then name it."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    settings_model: ClassVar[type[Settings]] = Settings
+    # Matrix dimensions of its own (e.g. the ticket workload's numbering strategy), with their values.
+    knobs: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    # Whether the matrix's `guard` (strict, gte, lww, none) selects how this workload's updates are guarded.
+    uses_guard: ClassVar[bool] = False
+    # The application operations it records (`op` in the history); lost updates are attributed to them.
+    operations: ClassVar[tuple[str, ...]] = ()
+    # Whether `probe` can write a diverged row once more (to tell converging rows from stuck ones).
+    probes: ClassVar[bool] = False
+    registry: ClassVar[dict[str, type[Workload]]] = {}
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.name:
+            Workload.registry[cls.name] = cls
+
+    def __init__(self, settings: Settings, parameters: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.parameters = dict(parameters)
+
+    # --- schema and seed -------------------------------------------------------------------
+    def tables(self) -> list[Table]:
+        raise NotImplementedError
+
+    def seed_statements(self) -> Iterable[tuple[str, list[tuple]]]:
+        """(INSERT statement, rows) pairs run once on the first DC before traffic; replication copies them."""
+        return []
+
+    # --- operations ------------------------------------------------------------------------
+    def plan(self, slots: list[Slot], duration: float, seed: int) -> dict[str, list[PlannedOp]]:
+        """client id -> its operations in order, decided from the seed before anything runs."""
+        raise NotImplementedError
+
+    def prepare(self, client: WorkloadClient) -> None:
+        """Per-client session setup (e.g. per-DC auto_increment settings, from `client.dc_index`)."""
+
+    def execute(self, client: WorkloadClient, op: PlannedOp, number: int) -> None:
+        raise NotImplementedError
+
+    def probe(self, client: WorkloadClient, table: str, key: str) -> bool:
+        """Write this diverged row once more as the application would; False if this workload cannot."""
+        return False
+
+    # --- verdicts --------------------------------------------------------------------------
+    def invariants(self) -> list[Invariant]:
+        return []
+
+    def counts(self, snapshot: Snapshot) -> dict[str, int]:
+        """Counts of this workload's own (columns of cells.csv), computed from the snapshot."""
+        return {}
+
+
+
+def option(parameters: Mapping[str, str], knob: str, default: str) -> str:
+    return str(parameters.get(knob, default))
