@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -53,17 +54,28 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into the same unwinding path as Ctrl-C so cleanup runs."""
 
 
+# Set by the first SIGTERM. The process is then shutting down: supervisors often signal again (timeout,
+# then the shell), and a second raise, or the default handler, would abort the cleanup the first one
+# started. So from then on SIGTERM is ignored (SIGKILL still stops the process).
+_terminating = threading.Event()
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    if _terminating.is_set():
+        return  # cleanup is already running; let it finish
+    _terminating.set()
+    raise Terminated()
+
+
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
-    def handler(signum: int, frame: object) -> None:
-        raise Terminated()
-
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if not _terminating.is_set():  # after a SIGTERM, keep ignoring the next ones through the cleanup
+            signal.signal(signal.SIGTERM, previous)

@@ -66,7 +66,9 @@ def test_port_in_use_is_a_clear_error(tmp_path: Path, flavor: str) -> None:
     assert leftovers("t-port") == ([], [])
 
 
-def test_sigterm_during_up_leaves_nothing(tmp_path: Path, flavor: str) -> None:
+@pytest.mark.parametrize("signals", [1, 3], ids=["one-sigterm", "repeated-sigterm"])
+def test_sigterm_during_up_leaves_nothing(tmp_path: Path, flavor: str, signals: int) -> None:
+    """Supervisors often signal more than once (timeout, then the shell): later signals must not abort cleanup."""
     path = write_topology(tmp_path, flavor)
     process = subprocess.Popen(
         [sys.executable, "-m", "lab", "up", str(path), "--name", "t-sigterm"],
@@ -75,7 +77,9 @@ def test_sigterm_during_up_leaves_nothing(tmp_path: Path, flavor: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not leftovers("t-sigterm")[0]:
         time.sleep(0.05)  # wait until containers exist, so the signal lands mid-`up`
-    process.send_signal(signal.SIGTERM)
+    for _ in range(signals):
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.1)
     output = process.communicate(timeout=60)[0].decode()
     assert process.returncode != 0, output
     assert leftovers("t-sigterm") == ([], []), output
