@@ -145,13 +145,15 @@ def _run_experiment(experiment_file: str, only: tuple[str, ...], seed: int | Non
     from lab.experiment.report import constant_parameters, terminal_rows
     from lab.experiment.results import SUMMARY_COLUMNS
 
+    experiment = spec.load(experiment_file)
     try:
         selection = spec.parse_only(only)
-        wanted = [expectations.parse(text, SUMMARY_COLUMNS) for text in expect]
+        wanted = [expectations.parse(text, SUMMARY_COLUMNS + experiment.summary_columns()) for text in expect]
     except ValueError as exc:
         raise LabError(str(exc)) from None
     result = runner.run(experiment_file, only=selection, seed=seed, results_root=results, progress=progress)
     summaries = result.summaries
+    parameters = experiment.parameter_keys()
     if plots:
         from lab.html_report import write_html_report
 
@@ -160,8 +162,9 @@ def _run_experiment(experiment_file: str, only: tuple[str, ...], seed: int | Non
             progress(f"plots and HTML report: {html}")
         except Exception as exc:  # plots are a view of the results; never lose a run over them
             progress(f"could not draw the plots ({type(exc).__name__}: {exc}); results are intact")
-    fixed = ", ".join(f"{k}={v}" for k, v in constant_parameters(summaries).items())
-    tables.show(terminal_rows(summaries), title=f"{len(summaries)} cell(s); all with {fixed}" if fixed else None)
+    fixed = ", ".join(f"{k}={v}" for k, v in constant_parameters(summaries, parameters).items())
+    tables.show(terminal_rows(summaries, parameters),
+                title=f"{len(summaries)} cell(s); all with {fixed}" if fixed else None)
     tables.console.print(f"report: {result.directory.path / 'report.md'}\n"
                          f"cells:  {result.directory.path / 'cells.csv'}", markup=False)
     failed = [s for s in summaries if s.get("status") != "completed"]

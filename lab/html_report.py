@@ -17,11 +17,12 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from lab import plots
+from lab import plots, workload_plots
 from lab.results import Results, ResultsError, latest_run
 
 # Everything `lab report` may have written into plots/ before; removed first so a rerun leaves no stale image.
-OWNED_PNGS = ("heatmap-*.png", "tradeoff.png", "divergence-by-check.png", "timeline-*.png", "unhealed-rows.png")
+OWNED_PNGS = ("heatmap-*.png", "tradeoff.png", "divergence-by-check.png", "timeline-*.png", "unhealed-rows.png",
+              "workload-*.png")
 SUMMARY_COLUMNS = [
     "topology", "binlog_format", "guard", "flavor", "mode", "version_order", "status", "conflicting_rows",
     "diverged_after_overlap", "diverged_after_leader_write", "stuck_rows", "untouched_diverged",
@@ -53,10 +54,39 @@ class Plot:
     draw: Callable[[], object]
 
 
+def _workload_plots(cells: pd.DataFrame) -> list[Plot]:
+    found = []
+    for name in workload_plots.workloads(cells):
+        found.append(Plot(
+            f"workload-{name}-scorecard.png", f"{name}: what every cell measured",
+            "One row per cell, one column per outcome: rows that differ between DCs after the run, lost updates, "
+            "distinct replication errors, appliers stopped at the end, and each of the workload's invariants "
+            "(its promises to customers), counted from the rows every DC holds. Each column is shaded on its own "
+            "scale; white is zero.",
+            lambda name=name: workload_plots.workload_scorecard(cells, name)))
+        if any(c.startswith(workload_plots.OVERWRITTEN_PREFIX) and cells[c].fillna(0).astype(int).sum() > 0
+               for c in cells.columns):
+            found.append(Plot(
+                f"workload-{name}-lost-updates.png", f"{name}: which operation overwrote the lost updates",
+                "For each cell that lost updates: the operation of the write that replaced each lost write without "
+                "having read it (the first such write found in the history).",
+                lambda name=name: workload_plots.lost_update_attribution(cells, name)))
+    return found
+
+
 def _plots(results: Results, timelines: int) -> list[Plot]:
     cells = results.cells
     chosen = plots.interesting_cells(results, limit=timelines)
-    found = [
+    workload_cells = cells["workload"].notna() if "workload" in cells.columns else pd.Series(False, index=cells.index)
+    incident = cells[~workload_cells.astype(bool)]
+    found = _workload_plots(cells)
+    if incident.empty:  # a workload run: its own figures, then the shared ones (checks, timelines)
+        found.append(Plot("divergence-by-check.png", "Divergence at each check",
+                          "How many rows differed between the DCs at each check, per cell.",
+                          lambda: plots.divergence_by_check(results)))
+        found += _timeline_plots(results, chosen)
+        return found
+    found += [
         Plot("heatmap-stuck-rows.png", "The incident matrix: stuck rows",
              "Each square is one combination of topology, binlog format and guard; the number is how many rows "
              "stayed different between the DCs even after the leader wrote them again. Anything above zero is "
@@ -66,25 +96,28 @@ def _plots(results: Results, timelines: int) -> list[Plot]:
              "x: writes the application saw succeed but that no DC holds at the end (silently lost). "
              "y: rows that differed between DCs after the overlap (dot) and rows that stayed stuck (ring). "
              "Guards that keep the DCs identical tend to do it by throwing writes away.",
-             lambda: plots.tradeoff(cells)),
+             lambda: plots.tradeoff(incident)),
         Plot("divergence-by-check.png", "Divergence at each check",
              "How many rows differed at each check, in the order the checks ran: after the overlap, after the "
              "leader's next write, after the lab's probe write, after the fix. A bar that does not shrink is a "
              "row that writes cannot repair.",
              lambda: plots.divergence_by_check(results)),
     ]
-    for index, (run, cell) in enumerate(chosen, start=1):
-        found.append(Plot(
-            f"timeline-{index}.png", f"Divergence over time: {cell}",
-            "Top: the phases of the cell. Then the diverged rows (sampled, or found by each check), the writes "
-            "each DC took (their proportions are the traffic share), replication lag when it was sampled, and "
-            "faults as shaded spans (the incident's forced overlap stops every replica's applier).",
-            lambda run=run, cell=cell: plots.divergence_timeline(results, cell, run)))
+    found += _timeline_plots(results, chosen)
     found.append(Plot("unhealed-rows.png", "Rows that never heal",
                       "Rows still different at the cell's last check, after the leader's write, the probe write "
                       "and the fix: each DC's value @ version. The full list is in the table below.",
                       lambda: plots.unhealed_table(cells, results.divergence)))
     return found
+
+
+def _timeline_plots(results: Results, chosen: list[tuple[str, str]]) -> list[Plot]:
+    return [Plot(f"timeline-{index}.png", f"Divergence over time: {cell}",
+                 "Top: the phases of the cell. Then the diverged rows (sampled, or found by each check), the writes "
+                 "each DC took (their proportions are the traffic share), replication lag when it was sampled, and "
+                 "faults as shaded spans (the incident's forced overlap stops every replica's applier).",
+                 lambda run=run, cell=cell: plots.divergence_timeline(results, cell, run))
+            for index, (run, cell) in enumerate(chosen, start=1)]
 
 
 def _cell_class(column: str, value: object) -> str:
@@ -93,7 +126,8 @@ def _cell_class(column: str, value: object) -> str:
     if column == "status":
         return "failed" if value != "completed" else ""
     number = isinstance(value, numbers.Number) and not isinstance(value, bool)
-    if column in ("stuck_rows", "diverged_after_fix") and number and value > 0:
+    if (column in ("stuck_rows", "diverged_after_fix", "invariant_violations") or column.startswith("inv_")) \
+            and number and value > 0:
         return "num bad"
     return "num" if number else ""
 
@@ -135,8 +169,12 @@ def write_html_report(run_dir: str | Path, output: str | Path | None = None, tim
                         f"<figcaption>{html.escape(plot.caption)}</figcaption></figure>")
     meta = run.meta
     cells = results.cells
-    summary = cells[[c for c in SUMMARY_COLUMNS if c in cells.columns]]
+    knobs = [c for c in meta.get("parameters", []) if c not in SUMMARY_COLUMNS and c in cells.columns]
+    workload_columns = [c for c in cells.columns if c.startswith("inv_") or c in ("invariant_violations",
+                                                                                  "stopped_appliers")]
+    summary = cells[[c for c in SUMMARY_COLUMNS[:-1] if c in cells.columns] + knobs + workload_columns + ["error"]]
     summary = summary.loc[:, [c for c in summary.columns if c != "error" or (summary[c] != "").any()]]
+    summary = summary.dropna(axis=1, how="all")
     unhealed = plots.unhealed_table_rows(results.unhealed())
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(run.started)) if run.started else "unknown"
     body = [
@@ -148,6 +186,7 @@ def write_html_report(run_dir: str | Path, output: str | Path | None = None, tim
         "the README section \"Reading the incident report\" explains each column.</p>",
         "<h2>Summary per cell</h2>", _html_table(summary),
         *sections,
+        *_violation_tables(results),
         f"<h2>Rows that never heal: all {len(unhealed)}</h2>", _html_table(unhealed),
     ]
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
@@ -159,6 +198,19 @@ def write_html_report(run_dir: str | Path, output: str | Path | None = None, tim
 
     write_report(run.path)  # report.md now links to the HTML and the PNGs
     return target
+
+
+def _violation_tables(results: Results, limit: int = 200) -> list[str]:
+    """Workload runs: every broken invariant and every lost write (up to `limit` rows each)."""
+    violations, lost = results.violations, results.lost_updates
+    out = []
+    if len(violations):
+        shown = violations.drop(columns=["run"]).head(limit)
+        out += [f"<h2>Broken invariants: {len(violations)} (first {len(shown)})</h2>", _html_table(shown)]
+    if len(lost):
+        shown = lost.drop(columns=["run"]).head(limit)
+        out += [f"<h2>Lost updates: {len(lost)} (first {len(shown)})</h2>", _html_table(shown)]
+    return out
 
 
 @click.command(name="report")

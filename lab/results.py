@@ -4,6 +4,7 @@
     r = results.load("results/")            # every run under results/ (or one run dir, a glob, or a list)
     r = results.load_latest("results/")     # only the most recent run
     r.cells, r.history, r.divergence, r.faults, r.timeseries   # DataFrames, each with a `run` column
+    r.violations, r.lost_updates            # workload cells: broken invariants, lost writes and who overwrote them
     r.unhealed()                            # rows still diverged at their cell's last check
 
 A run directory is whatever `lab run` wrote (see lab.experiment.results), recognised by its run.json,
@@ -65,13 +66,24 @@ class Run:
         value = self.meta.get("started")
         return float(value) if isinstance(value, (int, float)) else 0.0
 
-    def matrix_order(self) -> dict[str, list[str]]:
-        """The experiment's matrix as written in its file: the natural order of every parameter's values."""
+    @property
+    def kind(self) -> str:
+        """incident, timeline or workload: from run.json, or the stored experiment file for older runs."""
+        if self.meta.get("kind"):
+            return str(self.meta["kind"])
+        data = self._experiment()
+        return str(data.get("kind", "incident")) if isinstance(data, dict) else "incident"
+
+    def _experiment(self) -> Any:
         experiment = self.path / "experiment.yaml"
         try:
-            data = yaml.safe_load(experiment.read_text()) if experiment.exists() else None
+            return yaml.safe_load(experiment.read_text()) if experiment.exists() else None
         except (OSError, yaml.YAMLError):
-            return {}
+            return None
+
+    def matrix_order(self) -> dict[str, list[str]]:
+        """The experiment's matrix as written in its file: the natural order of every parameter's values."""
+        data = self._experiment()
         matrix = data.get("matrix") if isinstance(data, dict) else None
         if not isinstance(matrix, dict):
             return {}
@@ -181,19 +193,24 @@ CELL_COUNT_COLUMNS: tuple[str, ...] = tuple(
 CELLS_COLUMNS: tuple[str, ...] = ("run", *SUMMARY_COLUMNS)
 
 HISTORY_COLUMNS: tuple[str, ...] = (
-    "run", "cell", "seq", "type", "time", "phase", "event", "name", "dc", "server", "client", "kind", "guard",
-    "key", "value", "version", "read_version", "new_version", "rows_affected", "error", "start", "end",
+    "run", "cell", "seq", "type", "time", "phase", "event", "name", "dc", "server", "client", "kind", "op", "guard",
+    "table", "key", "value", "version", "read_version", "new_version", "rows_affected", "error", "start", "end",
     "duration_ms", "statement", "experiment",
 )
 _HISTORY_CATEGORIES = ("run", "cell", "experiment", "type", "phase", "event", "name", "dc", "server", "client",
-                       "kind", "guard")
+                       "kind", "op", "guard", "table")
 _HISTORY_INTEGERS = ("seq", "key", "version", "read_version", "new_version", "rows_affected")
 _HISTORY_TIMES = ("time", "start", "end")
 _HISTORY_TEXT = ("value", "error", "statement")
 
 DIVERGENCE_COLUMNS: tuple[str, ...] = (
-    "run", "cell", *PARAMETERS, "key", "check", "kind", "dcs", "verdict", "lost_update_on_key",
+    "run", "cell", *PARAMETERS, "key", "check", "table", "kind", "dcs", "verdict", "lost_update_on_key",
     "stuck", "never_written_again", "healed_by_fix",
+)
+VIOLATION_COLUMNS: tuple[str, ...] = ("run", "cell", "workload", "invariant", "dc", "table", "key", "detail")
+LOST_UPDATE_COLUMNS: tuple[str, ...] = (
+    "run", "cell", "workload", "seq", "dc", "client", "op", "table", "key", "changes",
+    "overwritten_by_seq", "overwritten_by_op", "overwritten_by_dc",
 )
 FAULT_COLUMNS: tuple[str, ...] = ("run", "cell", "seq", "time", "phase", "fault", "action", "target")
 TIMESERIES_COLUMNS: tuple[str, ...] = (
@@ -318,6 +335,9 @@ def cells_frame(runs: Sequence[Run]) -> pd.DataFrame:
             frame[column] = pd.to_numeric(frame[column].replace("", None), errors="coerce").astype("float64")
         elif column in ("cell", "error"):
             frame[column] = _text(frame[column]).fillna("") if column == "error" else _text(frame[column])
+        elif column != "run":  # a workload's own count (Int64) or label (text)
+            converted = _integers(frame[column])
+            frame[column] = converted if converted is not None else _text(frame[column].replace("", None))
     return frame.reset_index(drop=True)
 
 
@@ -421,7 +441,8 @@ def _read_divergence(run: Run, cell: str) -> pd.DataFrame | None:
     keys = list(table.columns[: list(table.columns).index("check")])
     if not keys:
         raise ResultsError(f"{path}: no key column before `check`")
-    table.insert(0, "key", table[keys[0]] if len(keys) == 1 else table[keys].agg("|".join, axis=1))
+    if keys != ["key"]:  # workload cells already write their key as one `key` column
+        table.insert(0, "key", table[keys[0]] if len(keys) == 1 else table[keys].agg("|".join, axis=1))
     redundant = [c for c in keys if c != "key"] + [f"{dc}.{k}" for dc in _dcs(table) for k in keys]
     table = table.drop(columns=[c for c in redundant if c in table.columns])
     table.insert(0, "cell", cell)
@@ -541,6 +562,54 @@ def timeseries_frame(runs: Sequence[Run], cells: pd.DataFrame) -> pd.DataFrame:
     shares = sorted(c for c in frame.columns if c.startswith(SHARE_PREFIX))
     ordered = list(TIMESERIES_COLUMNS) + shares
     return frame[ordered + [c for c in frame.columns if c not in ordered]].reset_index(drop=True)
+
+
+# --- workload cells: broken invariants and lost writes ---------------------------------------
+def _cell_csv_frame(runs: Sequence[Run], cells: pd.DataFrame, file_name: str,
+                    columns: Sequence[str]) -> pd.DataFrame:
+    """Concatenate cells/<cell>/<file_name> of every run, with `run`, `cell` and the cell's `workload`."""
+    tables = []
+    for run in runs:
+        for path in sorted((run.path / "cells").glob(f"*/{file_name}")):
+            try:
+                table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            except pd.errors.EmptyDataError:
+                continue
+            if not table.empty:
+                tables.append(table.assign(run=run.name, cell=path.parent.name))
+    frame = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
+    frame = _frame(frame.to_dict("records"), columns).replace("", None)
+    workloads = {}
+    if "workload" in cells.columns and len(cells):
+        workloads = dict(zip(zip(cells["run"].astype(str), cells["cell"].astype(str), strict=True),
+                             cells["workload"].astype(object), strict=True))
+    frame["workload"] = [workloads.get((str(r), str(c))) for r, c in zip(frame["run"], frame["cell"], strict=True)]
+    frame["run"] = _categorical(frame["run"], [run.name for run in runs])
+    frame["cell"] = _categorical(frame["cell"], list(cells["cell"].dropna().astype(str)) if "cell" in cells else ())
+    return frame
+
+
+def violations_frame(runs: Sequence[Run], cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per broken invariant of a workload cell: `invariant`, `dc` ("*": across DCs), `table`, `key`."""
+    frame = _cell_csv_frame(runs, cells, "violations.csv", VIOLATION_COLUMNS)
+    for column in ("workload", "invariant", "dc", "table"):
+        frame[column] = _categorical(frame[column])
+    for column in ("key", "detail"):
+        frame[column] = _text(frame[column])
+    return frame[list(VIOLATION_COLUMNS) + [c for c in frame.columns if c not in VIOLATION_COLUMNS]]
+
+
+def lost_updates_frame(runs: Sequence[Run], cells: pd.DataFrame) -> pd.DataFrame:
+    """One row per lost write of a workload cell, with the write that overwrote it unseen (if one was found)."""
+    frame = _cell_csv_frame(runs, cells, "lost_updates.csv", LOST_UPDATE_COLUMNS)
+    for column in ("seq", "overwritten_by_seq"):
+        converted = _integers(frame[column])
+        frame[column] = converted if converted is not None else frame[column]
+    for column in ("workload", "dc", "client", "op", "table", "overwritten_by_op", "overwritten_by_dc"):
+        frame[column] = _categorical(frame[column])
+    for column in ("key", "changes"):
+        frame[column] = _text(frame[column])
+    return frame[list(LOST_UPDATE_COLUMNS) + [c for c in frame.columns if c not in LOST_UPDATE_COLUMNS]]
 
 
 # === answers computed from the frames ==========================================================
@@ -703,6 +772,16 @@ class Results:
     def timeseries(self) -> pd.DataFrame:
         return timeseries_frame(self.runs, self.cells)
 
+    @cached_property
+    def violations(self) -> pd.DataFrame:
+        """Broken invariants of workload cells (lab.workloads), one row each."""
+        return violations_frame(self.runs, self.cells)
+
+    @cached_property
+    def lost_updates(self) -> pd.DataFrame:
+        """Lost writes of workload cells, with the write that overwrote each one unseen."""
+        return lost_updates_frame(self.runs, self.cells)
+
     def unhealed(self) -> pd.DataFrame:
         """Rows that never healed (see unhealed_rows)."""
         return unhealed_rows(self.cells, self.divergence)
@@ -713,9 +792,14 @@ def load(sources: Sources) -> Results:
     return Results(find_runs(sources))
 
 
-def load_latest(sources: Sources) -> Results:
-    """Only the most recently started run under `sources`."""
-    return Results([latest_run(sources)])
+def load_latest(sources: Sources, per_experiment: bool = False) -> Results:
+    """Only the most recently started run under `sources`; or, with `per_experiment`, the latest of each."""
+    if not per_experiment:
+        return Results([latest_run(sources)])
+    latest: dict[str, Run] = {}
+    for run in find_runs(sources):  # oldest first, so later runs replace earlier ones
+        latest[str(run.meta.get("experiment", run.name))] = run
+    return Results(sorted(latest.values(), key=lambda run: (run.started, run.name)))
 
 
 def load_cells(sources: Sources) -> pd.DataFrame:
@@ -738,10 +822,49 @@ def load_timeseries(sources: Sources) -> pd.DataFrame:
     return load(sources).timeseries
 
 
+def load_violations(sources: Sources) -> pd.DataFrame:
+    return load(sources).violations
+
+
+def load_lost_updates(sources: Sources) -> pd.DataFrame:
+    return load(sources).lost_updates
+
+
 __all__ = [
-    "CELLS_COLUMNS", "CELL_COUNT_COLUMNS", "DIVERGENCE_COLUMNS", "FAULT_COLUMNS", "HISTORY_COLUMNS",
-    "INTERVAL_COLUMNS", "PARAMETERS", "SHARE_PREFIX", "SUPPORTED_FORMATS", "TIMESERIES_COLUMNS", "UNHEALED_COLUMNS",
-    "Results", "ResultsError", "ResultsWarning", "Run", "cell_start", "check_counts", "fault_intervals",
-    "final_checks", "find_runs", "latest_run", "load", "load_cells", "load_divergence", "load_faults",
-    "load_history", "load_latest", "load_timeseries", "open_run", "unhealed_rows",
+    "CELLS_COLUMNS",
+    "CELL_COUNT_COLUMNS",
+    "DIVERGENCE_COLUMNS",
+    "FAULT_COLUMNS",
+    "HISTORY_COLUMNS",
+    "INTERVAL_COLUMNS",
+    "LOST_UPDATE_COLUMNS",
+    "PARAMETERS",
+    "SHARE_PREFIX",
+    "SUPPORTED_FORMATS",
+    "TIMESERIES_COLUMNS",
+    "UNHEALED_COLUMNS",
+    "VIOLATION_COLUMNS",
+    "Results",
+    "ResultsError",
+    "ResultsWarning",
+    "Run",
+    "cell_start",
+    "check_counts",
+    "fault_intervals",
+    "final_checks",
+    "find_runs",
+    "latest_run",
+    "load",
+    "load_cells",
+    "load_divergence",
+    "load_faults",
+    "load_history",
+    "load_latest",
+    "load_lost_updates",
+    "load_timeseries",
+    "load_violations",
+    "lost_updates_frame",
+    "open_run",
+    "unhealed_rows",
+    "violations_frame",
 ]

@@ -8,24 +8,39 @@ from typing import Any
 
 import pandas as pd
 
+from lab.experiment.results import SUMMARY_COLUMNS
+
+PARAMETERS = ["topology", "binlog_format", "guard", "flavor", "mode", "version_order"]
 TERMINAL_COLUMNS = [
-    "topology", "binlog_format", "guard", "flavor", "mode", "version_order",
+    *PARAMETERS,
     "diverged_after_overlap", "stuck_rows", "untouched_diverged", "diverged_after_fix",
-    "lost_updates", "replication_errors",
+    "lost_updates", "replication_errors", "stopped_appliers", "invariant_violations",
 ]
 SHORT_NAMES = {
     "binlog_format": "format", "version_order": "versions", "diverged_after_overlap": "diverged",
     "stuck_rows": "stuck", "untouched_diverged": "untouched", "diverged_after_fix": "after_fix",
-    "lost_updates": "lost_upd", "replication_errors": "repl_err",
+    "lost_updates": "lost_upd", "replication_errors": "repl_err", "stopped_appliers": "stopped",
+    "invariant_violations": "violations", "exec_mode": "exec",
 }
+INVARIANT_PREFIX = "inv_"
+# cells.csv columns the summary table never shows as a workload's own count
+KNOWN_COLUMNS = set(SUMMARY_COLUMNS) | {"workload", "exec_mode"}
 
 
-def terminal_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows for the terminal table; columns that are constant across the run are dropped to keep it narrow."""
+def parameter_columns(frame: pd.DataFrame, parameters: list[str] | None = None) -> list[str]:
+    """The lab's parameters, then any a workload adds (its knobs, exec_mode), as columns of `frame`."""
+    extra = [c for c in (parameters or []) if c not in PARAMETERS]
+    return [c for c in PARAMETERS + extra if c in frame.columns]
+
+
+def terminal_rows(summaries: list[dict[str, Any]], parameters: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows for the terminal table; columns that are constant across the run, or never filled, are dropped."""
     frame = pd.DataFrame(summaries)
-    columns = [c for c in TERMINAL_COLUMNS if c in frame.columns]
-    parameters = ["topology", "binlog_format", "guard", "flavor", "mode", "version_order"]
-    varying = [c for c in columns if c not in parameters or frame[c].nunique() > 1]
+    parameter_names = parameter_columns(frame, parameters)
+    measured = [c for c in TERMINAL_COLUMNS if c not in PARAMETERS and c in frame.columns]
+    measured += [c for c in frame.columns if c.startswith(INVARIANT_PREFIX)]
+    columns = parameter_names + [c for c in measured if frame[c].notna().any()]
+    varying = [c for c in columns if c not in parameter_names or frame[c].nunique() > 1]
     if "status" in frame.columns and (frame["status"] != "completed").any():
         varying.append("status")
     rows = []
@@ -34,10 +49,9 @@ def terminal_rows(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def constant_parameters(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+def constant_parameters(summaries: list[dict[str, Any]], parameters: list[str] | None = None) -> dict[str, Any]:
     frame = pd.DataFrame(summaries)
-    keys = ["topology", "binlog_format", "guard", "flavor", "mode", "version_order"]
-    return {k: frame[k].iloc[0] for k in keys if k in frame.columns and frame[k].nunique() == 1}
+    return {k: frame[k].iloc[0] for k in parameter_columns(frame, parameters) if frame[k].nunique() == 1}
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
@@ -59,6 +73,40 @@ def _plot_links(run_dir: Path) -> str:
     return "\n## Plots\n\n" + "".join(links) if links else ""
 
 
+def _cell_csv(run_dir: Path, cell: str, name: str) -> pd.DataFrame:
+    path = run_dir / "cells" / cell / name
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False) if path.exists() else pd.DataFrame()
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def _workload_sections(run_dir: Path, cells: pd.DataFrame, shown: int = 8) -> str:
+    """Per workload cell: its broken invariants (counts and the first rows) and its lost writes by operation."""
+    out = []
+    for _, cell in cells.iterrows():
+        name = str(cell["cell"])
+        violations = _cell_csv(run_dir, name, "violations.csv")
+        lost = _cell_csv(run_dir, name, "lost_updates.csv")
+        if violations.empty and lost.empty:
+            continue
+        out.append(f"### {name}\n\n")
+        if not violations.empty:
+            counts = violations.groupby("invariant").size().to_dict()
+            out.append("Invariant violations: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + "\n\n")
+            out.append(_markdown_table(violations.head(shown)))
+            if len(violations) > shown:
+                out.append(f"\n({len(violations) - shown} more in cells/{name}/violations.csv)\n")
+        if not lost.empty:
+            victims = lost.groupby("op").size().to_dict()
+            culprits = lost.replace("", "(none found)").groupby("overwritten_by_op").size().to_dict()
+            out.append(f"\nLost updates: {len(lost)}; lost writes by operation "
+                       + ", ".join(f"{k} {v}" for k, v in victims.items())
+                       + "; overwritten unseen by " + ", ".join(f"{k} {v}" for k, v in culprits.items()) + "\n")
+        out.append("\n")
+    return "\n## Workload invariants and lost updates, per cell\n\n" + "".join(out) if out else ""
+
+
 def write_report(run_dir: Path) -> Path:
     meta = json.loads((run_dir / "run.json").read_text())
     cells = pd.read_csv(run_dir / "cells.csv") if (run_dir / "cells.csv").exists() else pd.DataFrame()
@@ -70,11 +118,14 @@ def write_report(run_dir: Path) -> Path:
            _plot_links(run_dir),
            "\n## Summary per cell\n\n"]
     if not cells.empty:
-        shown = [c for c in ["topology", "binlog_format", "guard", "flavor", "mode", "version_order",
-                             "conflicting_rows", "diverged_after_overlap", "diverged_after_leader_write",
-                             "stuck_rows", "untouched_diverged", "diverged_after_fix", "lost_updates",
-                             "replication_errors", "status"] if c in cells.columns]
-        out.append(_markdown_table(cells[shown]))
+        measured = ["conflicting_rows", "diverged_after_overlap", "diverged_after_leader_write", "stuck_rows",
+                    "untouched_diverged", "diverged_after_fix", "lost_updates", "replication_errors",
+                    "stopped_appliers", "invariant_violations"]
+        shown = parameter_columns(cells, meta.get("parameters")) + [
+            c for c in measured if c in cells.columns and cells[c].notna().any()]
+        workload_counts = [c for c in cells.columns if c not in set(shown) | KNOWN_COLUMNS]
+        out.append(_markdown_table(cells[[*shown, *workload_counts, "status"]]))
+        out.append(_workload_sections(run_dir, cells))
     out.append("\n## Diverged rows, per cell\n\n")
     for _, cell in cells.iterrows():
         divergence_file = run_dir / "cells" / str(cell["cell"]) / "divergence.csv"

@@ -51,7 +51,8 @@ class RunDirectory:
 
     @classmethod
     def create(cls, root: Path, experiment_name: str, experiment_file: Path, seed: int,
-               cells: list[dict[str, str]], argv: list[str], parameters: list[str] | None = None) -> RunDirectory:
+               cells: list[dict[str, str]], argv: list[str], parameters: list[str] | None = None,
+               kind: str = "incident") -> RunDirectory:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         path = root / f"{experiment_name}-{stamp}"
         suffix = 1
@@ -62,6 +63,7 @@ class RunDirectory:
         shutil.copy(experiment_file, path / "experiment.yaml")
         run = cls(path, {
             "results_format": RESULTS_FORMAT, "lab_version": lab_version(), "experiment": experiment_name,
+            "kind": kind,
             "experiment_file": str(experiment_file), "seed": seed, "argv": argv,
             "parameters": list(parameters or []),
             "started": time.time(), "finished": None, "completed": False,

@@ -88,7 +88,7 @@ def run(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None,
         raise LabError(f"{path}: --only selects no cell of the matrix")
     run_seed = experiment.seed if seed is None else seed
     directory = RunDirectory.create(Path(results_root), experiment.name, path, run_seed, cells, sys.argv,
-                                    experiment.parameter_keys())
+                                    experiment.parameter_keys(), experiment.kind)
     history = History(directory.history_path, experiment.name)
     lab: Lab | None = None
     lab_key: tuple[str, str] | None = None

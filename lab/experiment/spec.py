@@ -141,6 +141,9 @@ class Experiment(_Strict):
     def parameter_keys(self) -> list[str]:
         return list(MATRIX_KEYS)
 
+    def summary_columns(self) -> list[str]:
+        return []
+
     def cells(self) -> list[dict[str, str]]:
         """The cartesian product of the matrix, in file order."""
         values = [getattr(self.matrix, key) for key in MATRIX_KEYS]
@@ -194,6 +197,9 @@ class TimelineExperiment(_Strict):
 
     def parameter_keys(self) -> list[str]:
         return list(MATRIX_KEYS)
+
+    def summary_columns(self) -> list[str]:
+        return []
 
     def cells(self) -> list[dict[str, str]]:
         keys = ("topology", "binlog_format", "guard", "flavor")
@@ -303,6 +309,10 @@ class WorkloadExperiment(_Strict):
         keys = self.parameter_keys()
         return [dict(zip(keys, combination, strict=True))
                 for combination in itertools.product(*(self._values(key) for key in keys))]
+
+    def summary_columns(self) -> list[str]:
+        """cells.csv columns beyond the lab's own: the parameters of its own, invariants, attributions, counts."""
+        return [*self.parameter_keys(), "workload", *self.build(self.cells()[0]).summary_columns()]
 
     def build(self, parameters: dict[str, str]) -> Any:
         """The workload object for one cell: its settings from the file, its knobs from the cell."""

@@ -114,6 +114,8 @@ class Workload:
     operations: ClassVar[tuple[str, ...]] = ()
     # Whether `probe` can write a diverged row once more (to tell converging rows from stuck ones).
     probes: ClassVar[bool] = False
+    # The names `counts` returns: columns of cells.csv (declared so `--expect` can check them up front).
+    count_columns: ClassVar[tuple[str, ...]] = ()
     registry: ClassVar[dict[str, type[Workload]]] = {}
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -153,8 +155,13 @@ class Workload:
         return []
 
     def counts(self, snapshot: Snapshot) -> dict[str, int]:
-        """Counts of this workload's own (columns of cells.csv), computed from the snapshot."""
+        """Counts of this workload's own (the `count_columns` of cells.csv), computed from the snapshot."""
         return {}
+
+    def summary_columns(self) -> list[str]:
+        """Every cells.csv column this workload's cells add."""
+        return ([f"inv_{invariant.name}" for invariant in self.invariants()]
+                + [f"overwritten_by_{op}" for op in self.operations] + list(self.count_columns))
 
 
 

@@ -52,6 +52,7 @@ class Documents(Workload):
     uses_guard = True
     probes = True
     operations = ("put", "patch", "patch_no_version")
+    count_columns = ("puts", "patches", "conflicts_409", "version_collisions")
     settings: DocumentSettings
 
     @property

@@ -48,6 +48,8 @@ class Orders(Workload):
     knobs: ClassVar = {"validation": ("app", "sql"), "retries": ("0", "2")}
     uses_guard = True
     operations = ("approve", "cancel", "refund", "recolour", "resize")
+    count_columns = ("transitions_applied", "transitions_rejected", "refused_by_validation", "retried_attempts",
+                     "refunds_started")
     settings: OrderSettings
 
     @property
@@ -170,8 +172,8 @@ class Orders(Workload):
                 "update", f"UPDATE products SET {changed} = %(value)s, changed_by = %(operator)s, version = %(new)s "
                           f"WHERE {self._guarded(client, f'{kept} = %(kept)s')}",
                 {"value": choice, "operator": operator, "key": key, "read": read, "new": new, "kept": row[kept]},
-                table="products", key={"id": key}, op=kind, changes={changed: choice, "changed_by": operator},
-                basis={c: row[c] for c in ("colour", "size", "changed_by", "version")},
+                table="products", key={"id": key}, op=kind, changes={changed: choice},
+                writes={changed: choice, "changed_by": operator, "version": new}, basis={c: row[c] for c in ("colour", "size", "changed_by", "version")},
                 attempt=attempt, read_version=read, new_version=new)
             if (outcome.rows_affected or 0) > 0:
                 return True

@@ -46,6 +46,7 @@ class Tickets(Workload):
     settings_model = TicketSettings
     knobs: ClassVar = {"strategy": ("next", "auto_increment", "ranges", "uuid")}
     operations = ("order", "claim", "ticket")
+    count_columns = ("numbered_tickets", "orders_placed", "tickets_sold", "claim_retries", "missing_numbers")
     settings: TicketSettings
 
     @property
