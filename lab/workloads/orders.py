@@ -173,7 +173,8 @@ class Orders(Workload):
                           f"WHERE {self._guarded(client, f'{kept} = %(kept)s')}",
                 {"value": choice, "operator": operator, "key": key, "read": read, "new": new, "kept": row[kept]},
                 table="products", key={"id": key}, op=kind, changes={changed: choice},
-                writes={changed: choice, "changed_by": operator, "version": new}, basis={c: row[c] for c in ("colour", "size", "changed_by", "version")},
+                writes={changed: choice, "changed_by": operator, "version": new},
+                basis={c: row[c] for c in ("colour", "size", "changed_by", "version")},
                 attempt=attempt, read_version=read, new_version=new)
             if (outcome.rows_affected or 0) > 0:
                 return True
