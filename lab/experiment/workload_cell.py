@@ -73,6 +73,7 @@ class WorkloadCell(Evidence):
         self.checks: dict[str, pd.DataFrame] = {}
         self.check_results: dict[str, dict[str, CheckResult]] = {}
         self.stopped_appliers: dict[str, int] = {}
+        self.snapshot: Snapshot | None = None
 
     # --- clients ---------------------------------------------------------------------------
     def slots(self) -> list[Slot]:
@@ -200,7 +201,7 @@ class WorkloadCell(Evidence):
             with FaultSchedule(context, self.experiment.timeline) as schedule:
                 timeseries = self.traffic(context, schedule)
                 self.check("after_run")
-                snapshot = self.read_snapshot()
+                snapshot = self.snapshot = self.read_snapshot()  # the application's end state, before any probe
                 probed = self.probe(self.diverged("after_run")) if self.workload.probes else set()
                 if probed:
                     self.check("after_probe")

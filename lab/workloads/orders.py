@@ -209,7 +209,8 @@ class Orders(Workload):
             "transitions_applied": sum(1 for r in transitions if (r.get("rows_affected") or 0) > 0),
             "transitions_rejected": sum(1 for r in transitions if r.get("rows_affected") == 0),
             "refused_by_validation": sum(1 for r in snapshot.operations if r.get("outcome") == "refused"),
-            "retried_attempts": sum(1 for r in snapshot.operations if r.get("kind") == "read"
+            # a retry re-reads and ends in another write or in a refusal; both record their attempt number
+            "retried_attempts": sum(1 for r in snapshot.operations if r.get("kind") in ("update", "app")
                                     and (r.get("attempt") or 0) > 0),
             "refunds_started": len(snapshot.writes("refund")),
         }

@@ -1,7 +1,8 @@
-"""One small real run shared by the results, report and notebook tests (made once per pytest session).
+"""Small real runs shared by the results, report and notebook tests (made once per pytest session).
 
-Two cells of the incident on one flavor: deterministic (the forced overlap, with held appliers) and
-concurrent (real lag, many operations). The runner starts and removes its own lab.
+The incident: two cells on one flavor, deterministic (the forced overlap, with held appliers) and
+concurrent (real lag, many operations). A workload: one order-state-machine cell, in the same results
+directory, so the notebook finds both. The runner starts and removes its own lab.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import pytest
 
 from lab.experiment import runner
 
-EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "wix-incident.yaml"
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+EXPERIMENT = EXPERIMENTS / "wix-incident.yaml"
+WORKLOAD_EXPERIMENT = EXPERIMENTS / "order-state-machine.yaml"
 _made: dict[str, Path] = {}
 
 
@@ -28,12 +31,28 @@ def selection() -> dict[str, set[str]]:
             "guard": {"strict"}, "mode": {"deterministic", "concurrent"}, "version_order": {"dc1_newer"}}
 
 
-def real_run(factory: pytest.TempPathFactory) -> Path:
-    """The run directory, produced by `lab.experiment.runner.run` the first time it is asked for."""
-    if "run" not in _made:
-        result = runner.run(EXPERIMENT, only=selection(), results_root=factory.mktemp("real-results"),
-                            progress=lambda _message: None)
+def results_root(factory: pytest.TempPathFactory) -> Path:
+    if "root" not in _made:
+        _made["root"] = factory.mktemp("real-results")
+    return _made["root"]
+
+
+def _run_once(name: str, experiment: Path, only: dict[str, set[str]], factory: pytest.TempPathFactory) -> Path:
+    if name not in _made:
+        result = runner.run(experiment, only=only, results_root=results_root(factory), progress=lambda _message: None)
         failed = [s for s in result.summaries if s.get("status") != "completed"]
         assert result.completed and not failed, f"the real run did not complete: {failed}"
-        _made["run"] = result.directory.path
-    return _made["run"]
+        _made[name] = result.directory.path
+    return _made[name]
+
+
+def real_run(factory: pytest.TempPathFactory) -> Path:
+    """The incident run directory, produced by `lab.experiment.runner.run` the first time it is asked for."""
+    return _run_once("run", EXPERIMENT, selection(), factory)
+
+
+def real_workload_run(factory: pytest.TempPathFactory) -> Path:
+    """One cell of the order state machine, where both DCs act with every applier held."""
+    only = {"flavor": {flavor()}, "binlog_format": {"STATEMENT"}, "guard": {"strict"}, "mode": {"deterministic"},
+            "validation": {"app"}, "retries": {"0"}}
+    return _run_once("workload", WORKLOAD_EXPERIMENT, only, factory)
