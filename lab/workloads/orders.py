@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -33,6 +35,17 @@ SIZES = ("S", "M", "L")
 VARIANTS = (("red", "S"), ("red", "M"), ("red", "L"), ("green", "S"), ("green", "L"),
             ("blue", "S"), ("blue", "M"))   # no green M
 TRANSITIONS = {"approve": ("pending", "approved", "approved_by"), "cancel": ("pending", "cancelled", "cancelled_by")}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a validated operation writes: the columns it sets, what the operator meant to change, and the
+    validated condition (repeated in the UPDATE's WHERE with `validation: sql`)."""
+
+    assignments: dict[str, Any]
+    changes: dict[str, Any]
+    condition: str
+    condition_params: dict[str, Any]
 
 
 class OrderSettings(Settings):
@@ -118,30 +131,46 @@ class Orders(Workload):
         where = client.guard.where("id", "version") if client.guard else "id = %(key)s"
         return where + (f" AND {extra}" if self.validate_in_sql else "")
 
-    def transition(self, client: WorkloadClient, key: int, kind: str, operator: str) -> bool:
-        allowed_from, target, actor = TRANSITIONS[kind]
+    def act(self, client: WorkloadClient, table: str, key: int, kind: str,
+            decide: Callable[[dict[str, Any]], Decision | None], basis: tuple[str, ...]) -> bool:
+        """Read, validate (`decide`), think, write guarded; on 0 rows retry from the read, up to `retries` times."""
         for attempt in self._attempts():
-            _, row = client.read_row("orders", {"id": key}, op=kind)
+            _, row = client.read_row(table, {"id": key}, op=kind)
             if row is None:
                 return False
-            if row["state"] != allowed_from:
-                client.note(kind, "refused", table="orders", key=key, attempt=attempt, state=row["state"])
+            decision = decide(row)
+            if decision is None:
+                client.note(kind, "refused", table=table, key=key, attempt=attempt,
+                            **{c: row[c] for c in basis if c != "version"})
                 return False
             time.sleep(self.settings.think_ms / 1000)
             read = int(row["version"])
             new = self._new_version(client, read)
+            assignments = ", ".join(f"{column} = %(set_{column})s" for column in decision.assignments)
             outcome = client.write(
-                "update", f"UPDATE orders SET state = %(state)s, {actor} = %(operator)s, version = %(new)s "
-                          f"WHERE {self._guarded(client, 'state = %(from)s')}",
-                {"state": target, "operator": operator, "key": key, "read": read, "new": new, "from": allowed_from},
-                table="orders", key={"id": key}, op=kind, changes={"state": target, actor: operator},
-                basis={c: row[c] for c in ("state", "approved_by", "cancelled_by", "version")},
+                "update", f"UPDATE {table} SET {assignments}, version = %(new)s "
+                          f"WHERE {self._guarded(client, decision.condition)}",
+                {**{f"set_{c}": v for c, v in decision.assignments.items()}, **decision.condition_params,
+                 "key": key, "read": read, "new": new},
+                table=table, key={"id": key}, op=kind, changes=decision.changes,
+                writes={**decision.assignments, "version": new}, basis={c: row[c] for c in basis},
                 attempt=attempt, read_version=read, new_version=new)
             if (outcome.rows_affected or 0) > 0:
                 return True
             if outcome.error:
                 return False
         return False
+
+    def transition(self, client: WorkloadClient, key: int, kind: str, operator: str) -> bool:
+        allowed_from, target, actor = TRANSITIONS[kind]
+
+        def decide(row: dict[str, Any]) -> Decision | None:
+            if row["state"] != allowed_from:
+                return None
+            return Decision({"state": target, actor: operator}, {"state": target, actor: operator},
+                            "state = %(from)s", {"from": allowed_from})
+
+        return self.act(client, "orders", key, kind, decide, ("state", "approved_by", "cancelled_by", "version"))
 
     def start_refund(self, client: WorkloadClient, key: int, operator: str) -> None:
         """The refund worker of the cancelling DC: only for an order it reads as cancelled."""
@@ -156,31 +185,15 @@ class Orders(Workload):
     def edit_product(self, client: WorkloadClient, key: int, kind: str, operator: str) -> bool:
         """Change the colour (keeping the size read) or the size (keeping the colour read) to an existing variant."""
         changed, kept = ("colour", "size") if kind == "recolour" else ("size", "colour")
-        for attempt in self._attempts():
-            _, row = client.read_row("products", {"id": key}, op=kind)
-            if row is None:
-                return False
+
+        def decide(row: dict[str, Any]) -> Decision | None:
             choice = self._pick(changed, kept, row)
             if choice is None:
-                client.note(kind, "refused", table="products", key=key, attempt=attempt,
-                            colour=row["colour"], size=row["size"])
-                return False
-            time.sleep(self.settings.think_ms / 1000)
-            read = int(row["version"])
-            new = self._new_version(client, read)
-            outcome = client.write(
-                "update", f"UPDATE products SET {changed} = %(value)s, changed_by = %(operator)s, version = %(new)s "
-                          f"WHERE {self._guarded(client, f'{kept} = %(kept)s')}",
-                {"value": choice, "operator": operator, "key": key, "read": read, "new": new, "kept": row[kept]},
-                table="products", key={"id": key}, op=kind, changes={changed: choice},
-                writes={changed: choice, "changed_by": operator, "version": new},
-                basis={c: row[c] for c in ("colour", "size", "changed_by", "version")},
-                attempt=attempt, read_version=read, new_version=new)
-            if (outcome.rows_affected or 0) > 0:
-                return True
-            if outcome.error:
-                return False
-        return False
+                return None
+            return Decision({changed: choice, "changed_by": operator}, {changed: choice},
+                            f"{kept} = %(kept)s", {"kept": row[kept]})
+
+        return self.act(client, "products", key, kind, decide, ("colour", "size", "changed_by", "version"))
 
     @staticmethod
     def _pick(changed: str, kept: str, row: dict[str, Any]) -> str | None:
