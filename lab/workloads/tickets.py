@@ -46,7 +46,7 @@ class Tickets(Workload):
     settings_model = TicketSettings
     knobs: ClassVar = {"strategy": ("next", "auto_increment", "ranges", "uuid")}
     operations = ("order", "claim", "ticket")
-    count_columns = ("numbered_tickets", "orders_placed", "tickets_sold", "claim_retries", "missing_numbers")
+    count_columns = ("distinct_numbers", "orders_placed", "tickets_sold", "claim_retries", "missing_numbers")
     settings: TicketSettings
 
     @property
@@ -163,7 +163,7 @@ class Tickets(Workload):
         claims = [r for r in snapshot.operations if r.get("op") == "claim"]
         sold = _sold_numbers(snapshot)
         return {
-            "numbered_tickets": len(sold),
+            "distinct_numbers": len(sold),
             "orders_placed": len(snapshot.writes("order")),
             "tickets_sold": len(snapshot.writes("ticket")),
             "claim_retries": sum(1 for r in claims if str(r.get("error") or "").startswith(DUPLICATE_KEY)),

@@ -140,7 +140,7 @@ def test_ticket_counts() -> None:
                                  "dc2": [("o2/A0", "o2", "A", 2, None), ("o2/A1", "o2", "A", 5, None)]},
                                 operations=operations)
     counts = Tickets(TicketSettings(), {"strategy": "next"}).counts(snapshot)
-    assert counts == {"numbered_tickets": 3, "orders_placed": 2, "tickets_sold": 3, "claim_retries": 1,
+    assert counts == {"distinct_numbers": 3, "orders_placed": 2, "tickets_sold": 3, "claim_retries": 1,
                       "missing_numbers": 2}
     assert set(counts) == set(Tickets.count_columns)
 
