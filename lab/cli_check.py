@@ -156,6 +156,8 @@ def repair(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str |
         raise LabError(f"--through {through}: not one of {', '.join(result.dcs)}")
     mode = _mode(found, via, through)
     click.echo(plan.render(mode, through), nl=False)
+    if plan.ties:
+        progress(f"warning: {plan.tie_warning()}")
     if not do_apply:
         progress("dry run: nothing executed (add --apply)")
         return

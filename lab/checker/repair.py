@@ -71,6 +71,13 @@ def winner(divergence: Divergence, policy: Policy, dcs: Sequence[str]) -> str:
     return best
 
 
+def _tied(divergence: Divergence, column: str, best: str, columns: Sequence[str]) -> bool:
+    """Does another DC hold the winner's version/timestamp with a different row?"""
+    wanted = divergence.rows[best]
+    return any(row is not None and dc != best and row[column] == wanted[column] and not same_row(row, wanted, columns)
+               for dc, row in divergence.rows.items())
+
+
 @dataclass(frozen=True)
 class Fix:
     """One change on one DC: make `key` there what it is on `winner`."""
@@ -94,6 +101,18 @@ class RepairPlan:
     fixes: list[Fix] = field(default_factory=list)
     winners: dict[tuple, str] = field(default_factory=dict)   # key -> winning DC
     wanted: dict[tuple, Row | None] = field(default_factory=dict)  # key -> row every DC should have
+    # keys whose winning version/timestamp is held by several DCs with different rows: the policy cannot
+    # tell which write is newer (a version collision), so the earlier DC wins by order alone
+    ties: list[tuple] = field(default_factory=list)
+
+    def tie_warning(self) -> str:
+        if not self.ties:
+            return ""
+        shown = ", ".join("|".join(str(v) for v in key) for key in self.ties[:10])
+        more = f" and {len(self.ties) - 10} more" if len(self.ties) > 10 else ""
+        return (f"{len(self.ties)} key(s) tie on {self.policy.value} with different rows on different DCs "
+                f"({shown}{more}); the first DC in check order wins them, which says nothing about which write "
+                "is newer")
 
     # --- SQL ---------------------------------------------------------------------------------
     def _name(self, dc: str) -> str:
@@ -143,6 +162,8 @@ class RepairPlan:
         """The SQL script, with comments saying where and how it runs."""
         lines = [f"-- lab repair of {self.table}: winner {self.policy}; {len(self.wanted)} key(s), "
                  f"{len(self.fixes)} change(s) on {', '.join(sorted({f.target for f in self.fixes})) or 'no DC'}"]
+        if self.ties:
+            lines.append(f"-- WARNING: {self.tie_warning()}")
         if not self.fixes:
             return lines[0] + "\n-- nothing to do\n"
         if mode == "local":
@@ -170,6 +191,8 @@ def plan(result: CheckResult, policy: Policy) -> RepairPlan:
     for divergence in result.divergences:
         best = winner(divergence, policy, result.dcs)
         wanted = divergence.rows.get(best)
+        if policy.kind != "dc" and wanted is not None and _tied(divergence, policy.value, best, result.columns):
+            repair.ties.append(divergence.key)
         repair.winners[divergence.key] = best
         repair.wanted[divergence.key] = wanted
         for dc in result.dcs:

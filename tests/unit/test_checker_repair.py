@@ -95,3 +95,15 @@ def test_plan_rejects_unknown_winner() -> None:
         plan(result([CHANGED]), Policy("dc", "dc9"))
     with pytest.raises(LabError, match="no column"):
         plan(result([CHANGED]), Policy("version", "nope"))
+
+
+def test_a_version_tie_with_different_rows_is_reported_not_hidden() -> None:
+    """Counter versions collide across DCs (both wrote version 2): version-based repair cannot order them."""
+    collided = diverged(4, "values_differ", {"dc1": row(4, "from dc1", 2), "dc2": row(4, "from dc2", 2)})
+    repair = plan(result([collided, CHANGED]), Policy.parse("version=ver"))
+    assert repair.ties == [(4,)]
+    assert repair.winners[(4,)] == "dc1"  # by check order, which is all a tie leaves
+    assert "tie on ver" in repair.tie_warning() and "4" in repair.tie_warning()
+    assert repair.render("local").splitlines()[1].startswith("-- WARNING: 1 key(s) tie on ver")
+    assert plan(result([CHANGED]), Policy.parse("version=ver")).ties == []
+    assert plan(result([collided]), Policy.parse("dc=dc2")).ties == []  # a named winner is a decision, not a tie
