@@ -48,7 +48,8 @@ def make_cell(experiment: spec.AnyExperiment, lab: Lab, parameters: dict[str, st
 def progress_line(summary: dict) -> str:
     if summary["status"] != "completed":
         return f"FAILED: {summary['error']}"
-    line = (f"diverged {summary['diverged_after_overlap']}, stuck {summary['stuck_rows']}, "
+    stuck = f", stuck {summary['stuck_rows']}" if summary.get("stuck_rows") is not None else ""
+    line = (f"diverged {summary['diverged_after_overlap']}{stuck}, "
             f"lost {summary['lost_updates']}, repl errors {summary['replication_errors']}")
     if summary.get("invariant_violations") is not None:
         line += f", invariant violations {summary['invariant_violations']}"

@@ -274,8 +274,8 @@ class WorkloadExperiment(_Strict):
                 raise FieldProblem(f"matrix.{key}", "is required", "add it")
         self.matrix = {key: [str(v) for v in values] for key, values in self.matrix.items()}
         self.matrix["binlog_format"] = [v.upper() for v in self.matrix["binlog_format"]]
-        choices: dict[str, tuple[str, ...]] = {"binlog_format": BINLOG_FORMATS, "mode": WORKLOAD_MODES,
-                                               "exec_mode": EXEC_MODES, **workload.knobs}
+        choices = {"binlog_format": BINLOG_FORMATS, "mode": WORKLOAD_MODES, "exec_mode": EXEC_MODES,
+                   **workload.knobs}
         checks = {"topology": check_topologies, "flavor": check_flavors, "guard": check_guards}
         for key, values in self.matrix.items():
             try:
@@ -283,9 +283,15 @@ class WorkloadExperiment(_Strict):
                     checks[key](values)
             except ValueError as exc:
                 raise FieldProblem(f"matrix.{key}", str(exc)) from None
-            bad = [v for v in values if key in choices and v not in choices[key]]
-            if bad:
-                raise FieldProblem(f"matrix.{key}", f"unknown value {bad[0]!r}", f"use: {', '.join(choices[key])}")
+            allowed = choices.get(key)
+            if allowed is int:
+                bad = [v for v in values if not v.isdigit()]
+                if bad:
+                    raise FieldProblem(f"matrix.{key}", f"{bad[0]!r} is not a whole number", "use e.g. [0, 2]")
+            elif isinstance(allowed, tuple):
+                bad = [v for v in values if v not in allowed]
+                if bad:
+                    raise FieldProblem(f"matrix.{key}", f"unknown value {bad[0]!r}", f"use: {', '.join(allowed)}")
         return self
 
     def workload_class(self) -> type:
@@ -302,8 +308,9 @@ class WorkloadExperiment(_Strict):
 
     def _values(self, key: str) -> list[str]:
         defaults = {"mode": ["concurrent"], "exec_mode": ["STRICT"], "guard": ["strict"]}
-        knobs = self.workload_class().knobs
-        return self.matrix.get(key) or defaults.get(key) or [knobs[key][0]]
+        allowed = self.workload_class().knobs.get(key)
+        default = "0" if allowed is int else allowed[0] if allowed else None
+        return self.matrix.get(key) or defaults.get(key) or [str(default)]
 
     def cells(self) -> list[dict[str, str]]:
         keys = self.parameter_keys()

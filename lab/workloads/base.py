@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from lab.workload.plan import PlannedOp
 from lab.workloads.client import WorkloadClient, key_text
 
-__all__ = ["Invariant", "Settings", "Slot", "Snapshot", "Table", "Violation", "Workload", "key_text"]
+__all__ = ["COUNT", "Invariant", "Settings", "Slot", "Snapshot", "Table", "Violation", "Workload", "key_text"]
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,9 @@ class Workload:
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
     settings_model: ClassVar[type[Settings]] = Settings
-    # Matrix dimensions of its own (e.g. the ticket workload's numbering strategy), with their values.
-    knobs: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    # Matrix dimensions of its own (e.g. the ticket workload's numbering strategy): their allowed values, or
+    # COUNT for any whole number >= 0. The first allowed value (0 for a COUNT) is the default.
+    knobs: ClassVar[Mapping[str, tuple[str, ...] | type[int]]] = {}
     # Whether the matrix's `guard` (strict, gte, lww, none) selects how this workload's updates are guarded.
     uses_guard: ClassVar[bool] = False
     # The application operations it records (`op` in the history); lost updates are attributed to them.
@@ -163,6 +164,9 @@ class Workload:
         return ([f"inv_{invariant.name}" for invariant in self.invariants()]
                 + [f"overwritten_by_{op}" for op in self.operations] + list(self.count_columns))
 
+
+
+COUNT = int  # a knob whose values are whole numbers, e.g. retries
 
 
 def option(parameters: Mapping[str, str], knob: str, default: str) -> str:

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from lab.workload.plan import PlannedOp
-from lab.workloads.base import Invariant, Settings, Slot, Snapshot, Table, Violation, Workload, option
+from lab.workloads.base import COUNT, Invariant, Settings, Slot, Snapshot, Table, Violation, Workload, option
 from lab.workloads.client import WorkloadClient
 
 SEED_VERSION = 1542286500000
@@ -58,7 +58,7 @@ class Orders(Workload):
     name = "orders"
     description = "cancel+refund vs approve on one order; colour vs size on one product"
     settings_model = OrderSettings
-    knobs: ClassVar = {"validation": ("app", "sql"), "retries": ("0", "2")}
+    knobs: ClassVar = {"validation": ("app", "sql"), "retries": COUNT}
     uses_guard = True
     operations = ("approve", "cancel", "refund", "recolour", "resize")
     count_columns = ("transitions_applied", "transitions_rejected", "refused_by_validation", "retried_attempts",
