@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -46,7 +47,7 @@ def read_table(server: Server, table: str) -> pd.DataFrame:
         return pd.DataFrame(list(cursor.fetchall()), columns=columns, dtype=object)
 
 
-def planned_shares(plans: dict[str, list[PlannedOp]], dcs: list[str]):
+def planned_shares(plans: dict[str, list[PlannedOp]], dcs: list[str]) -> Callable[[float], dict[str, float]]:
     """Each DC's share of the operations planned within a second of time t (the traffic share over time)."""
     planned = sorted((op.at, op.dc) for ops in plans.values() for op in ops)
 
@@ -196,9 +197,10 @@ class WorkloadCell(Evidence):
     def run(self) -> CellOutcome:
         started = time.monotonic()
         context = FaultContext(self.lab, self.history, self.clocks, source=self.experiment_file)
+        schedule = FaultSchedule(context, self.experiment.timeline)  # a bad fault target fails before any write
         try:
             self.seed_tables()
-            with FaultSchedule(context, self.experiment.timeline) as schedule:
+            with schedule:
                 timeseries = self.traffic(context, schedule)
                 self.check("after_run")
                 snapshot = self.snapshot = self.read_snapshot()  # the application's end state, before any probe
