@@ -15,6 +15,7 @@ import pytest
 from conftest import LabPool
 
 from lab import results
+from lab.checker.repair import Policy, plan
 from lab.cluster import Lab
 from lab.experiment import runner, spec
 from lab.experiment.cell import CellOutcome
@@ -162,6 +163,10 @@ def test_same_version_different_content_is_read_from_the_rows(labs: LabPool, fla
             by_key.setdefault(r["id"], {}).setdefault(r["version"], set()).add((r["name"], r["email"], r["plan"]))
     expected = sum(1 for versions in by_key.values() for contents in versions.values() if len(contents) > 1)
     assert outcome.summary["inv_version_identifies_content"] == expected
+    # what the checker's repair makes of a collision: it cannot order the DCs, and says so
+    collided = violations_by_dc(outcome, "version_identifies_content").get("*", set())
+    repair = plan(cell.check_results["after_run"]["entities"], Policy.parse("version=version"))
+    assert collided <= {str(key[0]) for key in repair.ties}
 
 
 # --- orders ------------------------------------------------------------------------------------
