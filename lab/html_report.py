@@ -18,6 +18,7 @@ import click
 import pandas as pd
 
 from lab import plots, workload_plots
+from lab.experiment.report import README_SECTIONS
 from lab.results import Results, ResultsError, latest_run
 
 # Everything `lab report` may have written into plots/ before; removed first so a rerun leaves no stale image.
@@ -183,7 +184,8 @@ def write_html_report(run_dir: str | Path, output: str | Path | None = None, tim
         f"{html.escape(str(meta.get('seed')))}, lab {html.escape(str(meta.get('lab_version')))}; cells "
         f"{meta.get('cells_done')} of {meta.get('cells_planned')} ({meta.get('cells_failed')} failed); completed: "
         f"{meta.get('completed')}. Every number is measured from the servers and <code>history.jsonl</code>; "
-        "the README section \"Reading the incident report\" explains each column.</p>",
+        f"the README section \"{html.escape(README_SECTIONS.get(run.kind, README_SECTIONS['incident']))}\" "
+        "explains each column.</p>",
         "<h2>Summary per cell</h2>", _html_table(summary),
         *sections,
         *_violation_tables(results),

@@ -23,6 +23,8 @@ SHORT_NAMES = {
     "invariant_violations": "violations", "exec_mode": "exec",
 }
 INVARIANT_PREFIX = "inv_"
+README_SECTIONS = {"incident": "Reading the incident report", "timeline": "Fault injection and timeline experiments",
+                   "workload": "Workloads: ticket numbers, PUT/PATCH versions, order state machines"}
 # cells.csv columns the summary table never shows as a workload's own count
 KNOWN_COLUMNS = set(SUMMARY_COLUMNS) | {"workload", "exec_mode"}
 
@@ -114,14 +116,15 @@ def write_report(run_dir: Path) -> Path:
            f"- seed: {meta['seed']}, lab {meta['lab_version']}, cells: {meta['cells_done']} of "
            f"{meta['cells_planned']} ({meta['cells_failed']} failed), completed: {meta['completed']}\n",
            "- every count below is measured from the servers and `history.jsonl`; see README "
-           "\"Reading the incident report\" for what each column means.\n",
+           f"\"{README_SECTIONS.get(meta.get('kind', 'incident'), README_SECTIONS['incident'])}\" "
+           "for what each column means.\n",
            _plot_links(run_dir),
            "\n## Summary per cell\n\n"]
     if not cells.empty:
         measured = ["conflicting_rows", "diverged_after_overlap", "diverged_after_leader_write", "stuck_rows",
                     "untouched_diverged", "diverged_after_fix", "lost_updates", "replication_errors",
                     "stopped_appliers", "invariant_violations"]
-        shown = parameter_columns(cells, meta.get("parameters")) + [
+        shown = [c for c in parameter_columns(cells, meta.get("parameters")) if cells[c].notna().any()] + [
             c for c in measured if c in cells.columns and cells[c].notna().any()]
         workload_counts = [c for c in cells.columns if c not in set(shown) | KNOWN_COLUMNS]
         out.append(_markdown_table(cells[[*shown, *workload_counts, "status"]]))
