@@ -43,8 +43,13 @@ class Evidence:
             self.note_error(link, "SQL", status.last_sql_errno, status.last_sql_error)
             self.note_error(link, "IO", status.last_io_errno, status.last_io_error)
 
-    def note_sampled_errors(self, timeseries: pd.DataFrame | None) -> None:
-        """Errors that a later heal cleared (CHANGE MASTER resets Last_SQL_Error) survive in the samples."""
+    def note_traffic_errors(self, timeseries: pd.DataFrame | None) -> None:
+        """Errors that a later heal cleared (CHANGE MASTER resets Last_SQL_Error): the faults' own records keep
+        what they cleared, and the samples keep what they saw between checks."""
+        for record in self.history.records:
+            if record.get("type") == "fault" and record.get("cleared_sql_errno"):
+                link = str((record.get("params") or {}).get("link", "?"))
+                self.note_error(link, "SQL", int(record["cleared_sql_errno"]), str(record.get("cleared_sql_error", "")))
         for row in timeseries.to_dict("records") if timeseries is not None and not timeseries.empty else []:
             for thread in ("sql", "io"):
                 errno, message = row.get(f"last_{thread}_errno"), row.get(f"last_{thread}_error")

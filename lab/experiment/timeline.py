@@ -90,7 +90,7 @@ class TimelineCell(Cell):
         return self.outcome(probed, timeseries, time.monotonic() - started)
 
     def outcome(self, probed: set[int], timeseries: pd.DataFrame, seconds: float) -> CellOutcome:
-        self.note_sampled_errors(timeseries)
+        self.note_traffic_errors(timeseries)
         operations = self.history.operations()
         errors = Counter(str(op["error"]).split(":")[0] for op in operations if op.get("error"))
         summary = {

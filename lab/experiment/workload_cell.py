@@ -209,7 +209,7 @@ class WorkloadCell(Evidence):
                     self.check("after_probe")
         finally:
             self.close_clients()
-        self.note_sampled_errors(timeseries)
+        self.note_traffic_errors(timeseries)
         return self.outcome(snapshot, probed, timeseries, time.monotonic() - started)
 
     # --- verdicts --------------------------------------------------------------------------

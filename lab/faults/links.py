@@ -98,22 +98,25 @@ class ReplicationDelay(LinkFault):
     def params(self) -> dict[str, Any]:
         return {**super().params(), "seconds": self.seconds}
 
-    def _set(self, seconds: int) -> None:
+    def _set(self, seconds: int) -> dict[str, Any]:
+        """Change the delay. CHANGE MASTER/REPLICATION SOURCE clears Last_SQL_Error, so an error the applier
+        had stopped with is returned here, to be kept in the fault's history record."""
         status = _status(self.link)
         dialect = self.link.replica.dialect
         self.link.replica.execute(dialect.stop_replica(), dialect.set_delay(seconds))
         threads.start(self.link.replica, *threads.running(status))
+        if not status.last_sql_errno:
+            return {}
+        return {"cleared_sql_errno": status.last_sql_errno, "cleared_sql_error": status.last_sql_error[:500]}
 
     def _start(self) -> dict[str, Any]:
         self.previous = _status(self.link).sql_delay
-        self._set(self.seconds)
-        return {"previous_seconds": self.previous}
+        return {"previous_seconds": self.previous, **self._set(self.seconds)}
 
     def _heal(self) -> dict[str, Any]:
         restore = self.previous or 0
-        if _status(self.link).sql_delay != restore:
-            self._set(restore)
-        return {"restored_seconds": restore}
+        cleared = self._set(restore) if _status(self.link).sql_delay != restore else {}
+        return {"restored_seconds": restore, **cleared}
 
     @classmethod
     def from_spec(cls, ctx: FaultContext, spec: Any) -> ReplicationDelay:

@@ -363,6 +363,26 @@ def test_idempotent_mode_ignores_row_conflicts_and_heal_restores_strict(labs, fl
     assert lab.catch_up(timeout=30).caught_up
 
 
+def test_delay_heal_keeps_the_error_its_change_clears(labs, flavor: str, history: History) -> None:
+    """CHANGE MASTER/REPLICATION SOURCE resets Last_SQL_Error; the heal's record must keep what it cleared."""
+    lab = pair(labs, flavor)
+    dc1, dc2 = lab.server("dc1"), lab.server("dc2")
+    create_table(lab, dc1)
+    ctx = FaultContext(lab, history)
+    with FaultSet(ctx) as faults:
+        faults.start({"type": "delay", "link": "dc1->dc2", "seconds": 1})
+        conflict(dc1, dc2, 1)
+        broken = wait_for("applier to stop on the duplicate", lambda: (s := status(dc2)).last_sql_errno and s)
+    heal = fault_records(history, "heal")[-1]
+    assert heal["cleared_sql_errno"] == broken.last_sql_errno
+    assert status(dc2).last_sql_errno == 0, "the change did clear the server's own record of the error"
+    dc2.execute(dc2.dialect.start_replica("SQL_THREAD"))  # fails again on the same event: then skip it
+    wait_for("applier to stop again", lambda: status(dc2).last_sql_errno)
+    with FaultSet(ctx) as faults:  # leave the shared lab healthy
+        faults.start({"type": "skip_event", "link": "dc1->dc2"})
+    assert lab.catch_up(timeout=30).caught_up
+
+
 def test_skip_event_skips_exactly_the_failing_transaction(labs, flavor: str, history: History) -> None:
     lab = pair(labs, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
