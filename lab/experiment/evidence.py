@@ -5,15 +5,21 @@ Shared by every kind of cell, so a replication error is counted the same way wha
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from lab import status as link_status_rows
 from lab.cluster import Lab
+from lab.experiment.sampler import Sampler
+from lab.experiment.schedule import FaultSchedule
 from lab.history import History
 from lab.replication import CatchUpResult, LinkStatus
 from lab.server import Server
+from lab.workload.driver import TrafficDriver
 
 
 class Evidence:
@@ -89,3 +95,33 @@ class Evidence:
         for server in held:
             server.execute(server.dialect.start_replica("SQL_THREAD"))
         self.history.event("release_appliers", servers=[s.name for s in held])
+
+    def drive(self, driver: TrafficDriver, schedule: FaultSchedule, sampler: Sampler, duration: float,
+              after_traffic: Callable[[], None] = lambda: None) -> pd.DataFrame:
+        """Run the traffic (the caller has entered its phase) with the fault timeline and the sampler, then
+        quiesce; return the samples.
+
+        `after_traffic` runs as soon as the clients stop, even on error (e.g. release held appliers), and
+        before the catch-up, which the sampler still watches.
+        """
+        t0 = time.monotonic()
+        sampler.start(t0)
+        try:
+            try:
+                driver.start()
+                schedule.run(t0, until=t0 + duration, stop=driver.stop)
+                driver.join(timeout=duration + 120)
+            finally:
+                driver.halt()
+                after_traffic()
+            self.history.set_phase("quiesce")
+            self.catch_up("quiesce")
+        finally:
+            timeseries = sampler.stop()
+        return timeseries
+
+    @staticmethod
+    def operation_errors(operations: list[dict[str, Any]]) -> dict[str, Any]:
+        """Application statements that failed (deadlock, lost connection, duplicate key...), by error code."""
+        errors = Counter(str(op["error"]).split(":")[0] for op in operations if op.get("error"))
+        return {"operation_errors": sum(errors.values()), "operation_errors_by_code": dict(errors)}

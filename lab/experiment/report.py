@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 
 from lab.experiment.results import SUMMARY_COLUMNS
+from lab.experiment.spec import MATRIX_KEYS
 
-PARAMETERS = ["topology", "binlog_format", "guard", "flavor", "mode", "version_order"]
+PARAMETERS = list(MATRIX_KEYS)
 TERMINAL_COLUMNS = [
     *PARAMETERS,
     "diverged_after_overlap", "stuck_rows", "untouched_diverged", "diverged_after_fix",

@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from lab import yamlfile
 from lab.errors import ConfigError
@@ -236,6 +236,7 @@ class WorkloadExperiment(_Strict):
     clock_skew_ms: dict[str, int] = Field(default_factory=dict, description="per-DC application clock skew")
     timeline: list[TimelineEntry] = Field(default_factory=list)
     sample_interval: float = Field(1.0, gt=0, le=60)
+    _settings: Any = PrivateAttr(None)
 
     @field_validator("workload")
     @classmethod
@@ -272,6 +273,8 @@ class WorkloadExperiment(_Strict):
         for key in ("topology", "binlog_format", "flavor"):
             if key not in self.matrix:
                 raise FieldProblem(f"matrix.{key}", "is required", "add it")
+        self._settings = workload.settings_model.model_validate(  # checked by `_workload`; parsed once here
+            {k: v for k, v in self.workload.items() if k != "name"})
         self.matrix = {key: [str(v) for v in values] for key, values in self.matrix.items()}
         self.matrix["binlog_format"] = [v.upper() for v in self.matrix["binlog_format"]]
         choices = {"binlog_format": BINLOG_FORMATS, "mode": WORKLOAD_MODES, "exec_mode": EXEC_MODES,
@@ -323,9 +326,7 @@ class WorkloadExperiment(_Strict):
 
     def build(self, parameters: dict[str, str]) -> Any:
         """The workload object for one cell: its settings from the file, its knobs from the cell."""
-        workload = self.workload_class()
-        settings = workload.settings_model.model_validate({k: v for k, v in self.workload.items() if k != "name"})
-        return workload(settings, parameters)
+        return self.workload_class()(self._settings, parameters)
 
 
 AnyExperiment = Experiment | TimelineExperiment | WorkloadExperiment

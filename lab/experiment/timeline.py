@@ -8,7 +8,6 @@ fix if the experiment has one. The same seed gives the same operations and the s
 from __future__ import annotations
 
 import time
-from collections import Counter
 
 import pandas as pd
 
@@ -34,9 +33,8 @@ class TimelineCell(Cell):
                          leader_dc=traffic.shift.target, fix=experiment.fix, catch_up_timeout=catch_up_timeout)
         self.experiment = experiment
         self.experiment_file = experiment_file or experiment.name
-        self.clocks = ClockRegistry()  # shared with clock-skew faults, so a skew moves every client of a DC
-        for dc, skew in experiment.clock_skew_ms.items():
-            self.clocks.adjust(dc, skew)
+        # shared with clock-skew faults, so a skew moves every client of a DC
+        self.clocks = ClockRegistry.with_skews(experiment.clock_skew_ms)
 
     def seed_rows(self) -> None:
         """Bulk-insert the starting rows on the shift's source DC (one history event, not one op per row)."""
@@ -65,7 +63,6 @@ class TimelineCell(Cell):
         traffic = self.experiment.traffic
         try:
             self.seed_rows()
-            self.history.set_phase("traffic")
             context = FaultContext(self.lab, self.history, self.clocks, source=self.experiment_file)
             schedule = FaultSchedule(context, self.experiment.timeline)
             sampler = Sampler(self.lab, self._count_diverged, interval=self.experiment.sample_interval,
@@ -73,16 +70,9 @@ class TimelineCell(Cell):
                               phase=lambda: self.history.phase)
             driver = TrafficDriver(plan(traffic, self.seed), self._make_client, execute_versioned,
                                    closed_loop=traffic.closed_loop)
+            self.history.set_phase("traffic")
             with schedule:
-                t0 = time.monotonic()
-                sampler.start(t0)
-                driver.start()
-                schedule.run(t0, until=t0 + traffic.duration, stop=driver.stop)
-                driver.join(timeout=traffic.duration + 120)
-                driver.halt()
-            self.history.set_phase("quiesce")
-            self.catch_up("quiesce")
-            timeseries = sampler.stop()
+                timeseries = self.drive(driver, schedule, sampler, traffic.duration)
             self.check("after_run", story_ends=True)
             probed = self.probe_and_fix("after_run")
         finally:
@@ -92,15 +82,13 @@ class TimelineCell(Cell):
     def outcome(self, probed: set[int], timeseries: pd.DataFrame, seconds: float) -> CellOutcome:
         self.note_traffic_errors(timeseries)
         operations = self.history.operations()
-        errors = Counter(str(op["error"]).split(":")[0] for op in operations if op.get("error"))
         summary = {
             **self.parameters,
             "cell": self.history.cell,
             "status": "completed",
             "error": "",
             "operations": len(operations),
-            "operation_errors": sum(errors.values()),
-            "operation_errors_by_code": dict(errors),
+            **self.operation_errors(operations),
             "diverged_after_overlap": len(self.diverged_keys("after_run")),
             "diverged_after_leader_write": None,
             **self.verdicts(probed, set()),

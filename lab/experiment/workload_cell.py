@@ -67,9 +67,7 @@ class WorkloadCell(Evidence):
         self.workload: Workload = experiment.build(parameters)
         self.tables = self.workload.tables()
         self.dcs = list(lab.topology.dcs)
-        self.clocks = ClockRegistry()  # shared with clock-skew faults
-        for dc, skew in experiment.clock_skew_ms.items():
-            self.clocks.adjust(dc, skew)
+        self.clocks = ClockRegistry.with_skews(experiment.clock_skew_ms)  # shared with clock-skew faults
         self.clients: list[WorkloadClient] = []
         self.checks: dict[str, pd.DataFrame] = {}
         self.check_results: dict[str, dict[str, CheckResult]] = {}
@@ -123,27 +121,12 @@ class WorkloadCell(Evidence):
         sampler = Sampler(self.lab, self._count_diverged, interval=self.experiment.sample_interval,
                           shares=planned_shares(plans, self.dcs), active_faults=schedule.active_names,
                           phase=lambda: self.history.phase)
-        self.history.set_phase("traffic")
-        held = self.hold_appliers() if self.parameters.get("mode") == "deterministic" else []
         driver = TrafficDriver(plans, self.make_client, self.workload.execute)
-        t0 = time.monotonic()
-        sampler.start(t0)
-        try:
-            driver.start()
-            schedule.run(t0, until=t0 + duration, stop=driver.stop)
-            driver.join(timeout=duration + 120)
-            driver.halt()
-            if held:
-                self.release_appliers(held)
-                held = []
-            self.history.set_phase("quiesce")
-            self.catch_up("quiesce")
-        finally:
-            driver.halt()
-            if held:
-                self.release_appliers(held)
-            timeseries = sampler.stop()
-        return timeseries
+        self.history.set_phase("traffic")
+        if self.parameters.get("mode") != "deterministic":
+            return self.drive(driver, schedule, sampler, duration)
+        held = self.hold_appliers()
+        return self.drive(driver, schedule, sampler, duration, after_traffic=lambda: self.release_appliers(held))
 
     def _count_diverged(self) -> int:
         return sum(len(self.compare(self.lab, table.name).rows) for table in self.tables)
@@ -219,7 +202,6 @@ class WorkloadCell(Evidence):
         violations = [v for invariant in invariants for v in invariant.check(snapshot)]
         lost = lost_writes(snapshot.operations, self.final_rows(snapshot))
         operations = snapshot.operations
-        errors = Counter(str(op["error"]).split(":")[0] for op in operations if op.get("error"))
         stuck = probed & self.diverged("after_probe")
         culprits = Counter(item.overwritten_by.get("op") for item in lost if item.overwritten_by)
         self.snapshots["replication_errors"] = self.error_list()
@@ -230,8 +212,7 @@ class WorkloadCell(Evidence):
             "error": "",
             "workload": self.workload.name,
             "operations": len(operations),
-            "operation_errors": sum(errors.values()),
-            "operation_errors_by_code": dict(errors),
+            **self.operation_errors(operations),
             "rejected_writes": sum(1 for op in operations if op.get("kind") in ("update", "delete")
                                    and not op.get("error") and op.get("rows_affected") == 0),
             "diverged_after_overlap": len(self.diverged("after_run")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 
 from lab.workload.clock import AppClock
 
@@ -13,6 +14,14 @@ class ClockRegistry:
     def __init__(self) -> None:
         self._clocks: dict[str, AppClock] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def with_skews(cls, skews_ms: Mapping[str, int]) -> ClockRegistry:
+        """Clocks that start skewed per DC, e.g. an experiment's `clock_skew_ms`."""
+        registry = cls()
+        for dc, skew in skews_ms.items():
+            registry.adjust(dc, skew)
+        return registry
 
     def clock(self, dc: str) -> AppClock:
         with self._lock:
