@@ -32,13 +32,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lab import topology  # noqa: E402
 from lab.checker import compare_table, sqlgen  # noqa: E402
 from lab.checker import schema as tables  # noqa: E402
 from lab.checker.result import CheckResult  # noqa: E402
-from lab.cluster import Lab  # noqa: E402
-from lab.server import Server  # noqa: E402
-from lab.sql import Endpoint  # noqa: E402
+from lab.db import topology  # noqa: E402
+from lab.db.lab import Lab  # noqa: E402
+from lab.db.server import Server  # noqa: E402
+from lab.db.sql import Endpoint  # noqa: E402
 
 TABLE = "bench"
 PT_TIMEOUT = 120  # seconds; pt-table-checksum waits forever on a replica it believes stopped

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab import cleanup, topology
-from lab.cluster import Lab
+from lab.cli.tables import show
+from lab.db import cleanup, topology
+from lab.db.lab import Lab
 from lab.faults import FaultContext, FaultSet, build
 from lab.history import History
-from lab.tables import show
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "heal_bench"

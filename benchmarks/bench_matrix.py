@@ -13,8 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab.experiment import runner, spec
-from lab.tables import show
+from lab import experiments
+from lab.cli.tables import show
+from lab.runner import run_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 90.0
@@ -26,11 +27,11 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for flavor in args.flavor or ["mysql:9.7", "mariadb:10.11"]:
-        selection = spec.parse_only([f"mode=deterministic,version_order=dc1_newer,flavor={flavor},"
+        selection = experiments.parse_only([f"mode=deterministic,version_order=dc1_newer,flavor={flavor},"
                                      "topology=active-passive|active-active"])
         with tempfile.TemporaryDirectory() as results:
             started = time.monotonic()
-            result = runner.run(ROOT / "experiments" / "wix-incident.yaml", only=selection, results_root=results,
+            result = run_experiment(ROOT / "experiments" / "wix-incident.yaml", only=selection, results_root=results,
                                 progress=lambda _m: None)
             wall = time.monotonic() - started
         cells = result.summaries

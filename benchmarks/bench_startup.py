@@ -40,18 +40,18 @@ os.environ.setdefault("TC_MAX_TRIES", str(int(120 / float(os.environ["TC_POOLING
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from lab import cleanup, labels, topology  # noqa: E402
-from lab import server as srv  # noqa: E402
-from lab.cluster import Lab  # noqa: E402
-from lab.credentials import Credentials  # noqa: E402
-from lab.engine import client  # noqa: E402
-from lab.images import resolve as image_resolve  # noqa: E402
-from lab.images import seed  # noqa: E402
-from lab.images.seed import SEED_FORMAT, SeededImage, seeded  # noqa: E402
-from lab.images.spec import parse_flavor  # noqa: E402
-from lab.replication import Link, catch_up, wire  # noqa: E402
-from lab.server import Server  # noqa: E402
-from lab.sql import Endpoint  # noqa: E402
+from lab.db import cleanup, labels, topology  # noqa: E402
+from lab.db import server as srv  # noqa: E402
+from lab.db.credentials import Credentials  # noqa: E402
+from lab.db.engine import client  # noqa: E402
+from lab.db.images import resolve as image_resolve  # noqa: E402
+from lab.db.images import seed  # noqa: E402
+from lab.db.images.seed import SEED_FORMAT, SeededImage, seeded  # noqa: E402
+from lab.db.images.spec import parse_flavor  # noqa: E402
+from lab.db.lab import Lab  # noqa: E402
+from lab.db.replication import Link, catch_up, wire  # noqa: E402
+from lab.db.server import Server  # noqa: E402
+from lab.db.sql import Endpoint  # noqa: E402
 
 TOPOLOGY_FILE = REPO / "topologies" / "active-active.yaml"
 TARGETS = {"mysql": 3.0, "mariadb": 1.5}
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     for flavor, _, lab_series, _, _, phase_text in rows:
         notes = "; ".join(lab_series.notes) or "seeded image was cached before run 1"
         print(f"{flavor}: lab phases (median, cumulative s): {phase_text}; {notes}")
-    print("lab = lab.cluster.Lab.up: seeded datadir copied per server, servers started in parallel.")
+    print("lab = lab.db.Lab.up: seeded datadir copied per server, servers started in parallel.")
     print("tc  = testcontainers MySqlContainer per server, --initialize(-insecure) in each, started one after the "
           "other; wired and caught up with the same lab functions; log polled every "
           f"{os.environ['TC_POOLING_INTERVAL']} s (TC_POOLING_INTERVAL).")

@@ -12,14 +12,15 @@ import os
 import resource
 import time
 
-from lab import topology
-from lab.cluster import Lab
+from lab.cli.tables import show
+from lab.client import AppClock, Client
+from lab.db import topology
+from lab.db.lab import Lab
 from lab.history import History
-from lab.tables import show
-from lab.workload.client import AppClient, VersionedTable
-from lab.workload.driver import TrafficDriver, execute_versioned
-from lab.workload.guards import guard
-from lab.workload.plan import TrafficSpec, plan
+from lab.runner.driver import TrafficDriver
+from lab.workloads.guards import guard
+from lab.workloads.plan import TrafficSpec, plan
+from lab.workloads.users import Users, UserSettings
 
 
 def cpu_seconds() -> float:
@@ -29,15 +30,13 @@ def cpu_seconds() -> float:
 
 def measure(flavor: str, clients: int, seconds: float, binlog_format: str) -> dict[str, str]:
     resolved = topology.load("topologies/active-active.yaml", flavor=flavor, binlog_format=binlog_format)
-    table = VersionedTable()
+    rows = 10_000
+    users = Users(UserSettings(rows=rows, initial_version=1), {"guard": "strict"})
     with Lab.up(resolved, name="bench-traffic") as lab:
-        lab.primary("dc1").execute(
-            table.create_sql(),
-            "INSERT INTO users SELECT seq, 'seed', 1 FROM (SELECT 1 AS seq) AS s",
-        )
-        rows = 10_000
         with lab.primary("dc1").connect() as connection, connection.cursor() as cursor:
-            cursor.executemany("INSERT IGNORE INTO users VALUES (%s, 'seed', 1)", [(k,) for k in range(2, rows + 1)])
+            cursor.execute(users.tables()[0].create)
+            for statement, batch in users.seed_statements(AppClock()):
+                cursor.executemany(statement, batch)
         lab.catch_up()
         # Both DCs at full share for the whole run: half the keys each, so the rate is not bound by conflicts.
         spec = TrafficSpec.model_validate({
@@ -46,15 +45,10 @@ def measure(flavor: str, clients: int, seconds: float, binlog_format: str) -> di
         })
         history = History(None, "bench")
         history.start_cell("bench", {})
-        made: list[AppClient] = []
+        def make(dc: str, client_id: str) -> Client:
+            return Client(dc=dc, server=lab.primary(dc), client_id=client_id, guard=guard("strict"), history=history)
 
-        def make(dc: str, client_id: str) -> AppClient:
-            client = AppClient(dc=dc, server=lab.primary(dc), client_id=client_id, guard=guard("strict"),
-                               history=history, table=table)
-            made.append(client)
-            return client
-
-        driver = TrafficDriver(plan(spec, 1), make, execute_versioned, closed_loop=True)
+        driver = TrafficDriver(plan(spec, 1), make, users.execute, closed_loop=True)
         cpu0, wall0 = cpu_seconds(), time.monotonic()
         driver.start()
         time.sleep(seconds)

@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-HISTORY_FORMAT = 1
-
 
 class History:
     """Thread-safe recorder shared by every client of a run. Keeps the current cell's records in memory too."""
@@ -50,11 +48,13 @@ class History:
         self.append("cell", event="start", parameters=parameters)
 
     def set_phase(self, phase: str) -> None:
-        self.phase = phase
-        self.append("phase", event="enter", name=phase)
+        """Enter a phase (recorded once: entering the phase the history is already in records nothing)."""
+        if phase != self.phase:
+            self.phase = phase
+            self.append("phase", event="enter", name=phase)
 
-    def event(self, event_name: str, **fields: Any) -> None:
-        self.append("event", event=event_name, **fields)
+    def event(self, event_name: str, **fields: Any) -> dict[str, Any]:
+        return self.append("event", event=event_name, **fields)
 
     def operations(self) -> list[dict[str, Any]]:
         return [r for r in self.records if r["type"] == "op"]

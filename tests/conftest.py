@@ -29,8 +29,8 @@ class LabPool:
         self._labs: dict[tuple[str, str], object] = {}
 
     def get(self, topology_name: str, flavor: str, binlog_format: str = "STATEMENT"):
-        from lab import topology
-        from lab.cluster import Lab
+        from lab.db import topology
+        from lab.db.lab import Lab
 
         key = (topology_name, flavor)
         lab = self._labs.get(key)
@@ -40,7 +40,7 @@ class LabPool:
             # two sessions sharing one engine.
             prefix = os.environ.get("LAB_TEST_PREFIX", "t")
             name = f"{prefix}-{topology_name}-{flavor.replace(':', '').replace('.', '')}"[:31].rstrip("-")
-            from lab import cleanup
+            from lab.db import cleanup
 
             cleanup.remove_lab(name)
             lab = Lab.up(resolved, name=name)

@@ -13,8 +13,8 @@ and classification), result (DataFrames), repair (winner policies and SQL), repo
 """
 
 from lab.checker.compare import compare_table
+from lab.checker.healing import compare_checks
 from lab.checker.planner import Tuning
-from lab.checker.report import compare_checks
 from lab.checker.result import CheckResult
 
 __all__ = ["CheckResult", "Tuning", "compare_checks", "compare_table"]

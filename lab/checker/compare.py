@@ -11,7 +11,7 @@ from lab.checker.planner import Tuning
 from lab.checker.result import CheckResult
 from lab.checker.session import DCPool, DCSession
 from lab.checker.walk import Walk
-from lab.sql import Endpoint
+from lab.db.sql import Endpoint
 
 
 def _introspect(session: DCSession, ref: tables.TableRef) -> tables.TableSchema:

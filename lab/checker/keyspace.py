@@ -101,7 +101,7 @@ class IntegerSpace:
                 density = probe_rows / max(1, int(probe[0][schema.key_names[0]]) - low)
 
         def estimate(key_range: KeyRange) -> int | None:
-            rows = reference.run(reference.dialect_explain(sqlgen.count_sql(schema, refs[pool.reference], key_range)))
+            rows = reference.run(reference.dialect.explain(sqlgen.count_sql(schema, refs[pool.reference], key_range)))
             values = [int(r["rows"]) for r in rows if r.get("rows") is not None]
             return max(values) if values else None
 

@@ -28,8 +28,8 @@ from lab.checker.literals import literal
 from lab.checker.result import CheckResult
 from lab.checker.rows import Divergence, Row, same_row
 from lab.checker.schema import TableRef, quote
+from lab.db.sql import Endpoint
 from lab.errors import LabError
-from lab.sql import Endpoint
 
 PolicyKind = Literal["dc", "version", "timestamp"]
 Mode = Literal["local", "source"]

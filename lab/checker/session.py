@@ -19,9 +19,9 @@ from typing import TypeVar
 
 import pymysql
 
+from lab.db.dialects import Dialect, detect
+from lab.db.sql import Endpoint, query
 from lab.errors import LabError
-from lab.flavors import Dialect, MariaDBDialect, detect
-from lab.sql import Endpoint, query
 
 T = TypeVar("T")
 SNAPSHOT_ATTEMPTS = 5
@@ -67,35 +67,27 @@ class DCSession:
             self.queries += 1
             self.seconds += time.monotonic() - started
 
-    def dialect_explain(self, sql: str) -> str:
-        """EXPLAIN with the tabular `rows` estimate (MySQL 8.0.32+ would default to TREE)."""
-        return f"EXPLAIN {sql}" if isinstance(self.dialect, MariaDBDialect) else f"EXPLAIN FORMAT=TRADITIONAL {sql}"
+    def run_with(self, sql: str, args: object = None) -> list[dict]:
+        """`run` with parameters: how the dialect reads server state through this session."""
+        if args is not None:
+            with self.connection.cursor() as cursor:
+                sql = cursor.mogrify(sql, args)
+        return self.run(sql)
 
     # --- where this DC is read ------------------------------------------------------------
     def position(self) -> str:
-        if isinstance(self.dialect, MariaDBDialect):
-            gtid = self.run("SELECT @@global.gtid_binlog_pos AS g")[0]["g"]
-            if gtid:
-                return gtid
-        else:
-            row = self.run("SELECT @@global.gtid_mode AS m, @@global.gtid_executed AS g")[0]
-            if str(row["m"]).upper() == "ON":
-                return str(row["g"]).replace("\n", "")
-        status = self.run(self.dialect.binlog_status())
-        return f"{status[0]['File']}:{status[0]['Position']}" if status else BINLOG_OFF
+        gtid = self.dialect.gtid_position(self.run_with)
+        if gtid is not None:
+            return gtid
+        status = self.dialect.binlog_position(self.run_with)
+        return f"{status.file}:{status.position}" if status else BINLOG_OFF
 
     def start_snapshot(self) -> None:
-        if isinstance(self.dialect, MariaDBDialect):
+        """Start the snapshot and learn where it was read: exactly where the server reports it, else by
+        reading the position just before and after it starts (retaken if a write slipped in between)."""
+        if self.dialect.reports_snapshot_position:
             self.run("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-            status = {r["Variable_name"].lower(): r["Value"] for r in
-                      self.run("SHOW STATUS LIKE 'binlog_snapshot_%'")}
-            file, pos = status.get("binlog_snapshot_file"), status.get("binlog_snapshot_position")
-            if file:
-                gtid = self.run(f"SELECT BINLOG_GTID_POS('{file}', {int(pos)}) AS g")[0]["g"]
-                self.read_at = gtid or f"{file}:{pos}"
-            else:
-                self.read_at = BINLOG_OFF
-            self.read_at_exact = True
+            self.read_at, self.read_at_exact = self.dialect.snapshot_position(self.run_with) or BINLOG_OFF, True
             return
         for _attempt in range(SNAPSHOT_ATTEMPTS):
             before = self.position()

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from lab.db.sql import Endpoint
 from lab.errors import LabError
-from lab.sql import Endpoint
 
 DC_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 

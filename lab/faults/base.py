@@ -37,8 +37,6 @@ class Fault(ABC):
         self.ctx = ctx
         self.id = f"{self.kind}-{next(_ids)}"
         self.active = False
-        self.started_at: float | None = None
-        self.healed_at: float | None = None
         self._lock = threading.RLock()
 
     # --- what subclasses provide ----------------------------------------------------------
@@ -76,7 +74,6 @@ class Fault(ABC):
                 if isinstance(exc, LabError):
                     raise
                 raise FaultError(f"fault {self.id}: start failed: {exc}") from exc
-            self.started_at = time.time()
             self._record("start", began, **details)
             return self
 
@@ -94,7 +91,6 @@ class Fault(ABC):
                     raise
                 raise FaultError(f"fault {self.id}: heal failed: {exc}") from exc
             self.active = False
-            self.healed_at = time.time()
             self._record("heal", began, **details)
             return True
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lab import server as srv
-from lab.cluster import Lab
+from lab.client.clock import ClockRegistry
+from lab.db import server as srv
+from lab.db.lab import Lab
+from lab.db.replication import Link
+from lab.db.server import Server
 from lab.errors import ConfigError
-from lab.faults.clocks import ClockRegistry
 from lab.history import History
-from lab.replication import Link
-from lab.server import Server
 
 
 @dataclass

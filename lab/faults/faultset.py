@@ -19,7 +19,7 @@ from contextlib import ExitStack, contextmanager
 from types import TracebackType
 from typing import Any
 
-from lab.cleanup import sigterm_as_interrupt
+from lab.db.cleanup import sigterm_as_interrupt
 from lab.faults.base import Fault, FaultError
 from lab.faults.context import FaultContext
 from lab.faults.spec import build
@@ -92,10 +92,11 @@ class FaultSet:
     def active(self) -> list[Fault]:
         return [fault for fault in self.started if fault.active]
 
-    def heal_all(self) -> list[str]:
-        """Heal every active fault, newest first; keep going past failures and return them."""
+    def heal_all(self, close: bool = True) -> list[str]:
+        """Heal every active fault, newest first; keep going past failures and return them.
+        `close` (at exit) refuses any fault started afterwards."""
         with self._lock:
-            self._closed = True
+            self._closed = self._closed or close
         errors: list[str] = []
         with deferred_interrupts():
             for fault in reversed(self.started):

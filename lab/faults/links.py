@@ -1,4 +1,5 @@
-"""Faults on one replication link: stop a thread, delay the applier, switch exec mode, skip a failing event.
+"""Faults on replication links: stop a thread, hold every applier, delay the applier, switch exec mode, skip
+a failing event.
 
 Links are written `source->replica` (server or DC names). Each fault acts on the replica end
 and restores exactly what it found, so it composes with the link's configured settings.
@@ -10,13 +11,13 @@ import re
 import time
 from typing import Any
 
+from lab.db.dialects import LinkStatus
+from lab.db.replication import Link, link_status
+from lab.db.sql import query
 from lab.faults import threads
 from lab.faults.base import Fault, FaultError
 from lab.faults.context import FaultContext
 from lab.faults.params import SpecReader, non_negative, positive
-from lab.flavors import LinkStatus, MySQLDialect
-from lab.replication import Link, link_status
-from lab.sql import query
 
 FAILED_GTID = re.compile(r"failed executing transaction '([^']+)'")
 
@@ -78,6 +79,46 @@ class StopThread(LinkFault):
         reader.done()
         return cls(ctx, link, thread)
 
+
+
+class HoldAppliers(Fault):
+    """Stop the applier (SQL thread) of every replica, or of the given links: the incident's forced overlap.
+
+    While it holds, every DC keeps taking writes and receiving its sources' binlogs, but applies none
+    of them, so each DC writes without seeing the others. Healing starts the appliers again, and
+    they replay whatever the other DCs wrote meanwhile.
+    """
+
+    kind = "hold_appliers"
+
+    def __init__(self, ctx: FaultContext, links: list[str] | None = None) -> None:
+        super().__init__(ctx)
+        chosen = [ctx.link(text, "links") for text in links] if links else list(ctx.lab.links)
+        self.links = chosen
+        self.replicas = list({link.replica.name: link.replica for link in chosen}.values())
+
+    def params(self) -> dict[str, Any]:
+        return {"links": [f"{link.source.name}->{link.replica.name}" for link in self.links]}
+
+    def _start(self) -> dict[str, Any]:
+        for replica in self.replicas:
+            replica.execute(replica.dialect.stop_replica("SQL_THREAD"))
+        return {"servers": [replica.name for replica in self.replicas]}
+
+    def _heal(self) -> dict[str, Any]:
+        # START on a running applier is only a warning, so heal is idempotent.
+        for replica in self.replicas:
+            replica.execute(replica.dialect.start_replica("SQL_THREAD"))
+        return {"servers": [replica.name for replica in self.replicas]}
+
+    @classmethod
+    def from_spec(cls, ctx: FaultContext, spec: Any) -> HoldAppliers:
+        reader = SpecReader.of(ctx, spec)
+        links = reader.get("links", list, None)
+        if links is not None and not all(isinstance(link, str) for link in links):
+            raise reader.error("links", "must be a list of SOURCE->REPLICA strings")
+        reader.done()
+        return cls(ctx, links)
 
 class ReplicationDelay(LinkFault):
     """SOURCE_DELAY / MASTER_DELAY: the applier holds each event this long after the source committed it.
@@ -220,7 +261,8 @@ class SkipEvent(LinkFault):
     def skip_one(self, status: LinkStatus) -> dict[str, Any]:
         replica, dialect = self.link.replica, self.link.replica.dialect
         skipped: dict[str, Any] = {"errno": status.last_sql_errno, "error": status.last_sql_error[:300]}
-        gtid = self.failing_gtid(status) if isinstance(dialect, MySQLDialect) and self.link.use_gtid else None
+        by_gtid = dialect.skips_with_empty_transaction(self.link.use_gtid)
+        gtid = self.failing_gtid(status) if by_gtid else None
         if gtid:
             with replica.connect() as connection:
                 query(connection, "SET GTID_NEXT=%s", (gtid,))
@@ -228,7 +270,7 @@ class SkipEvent(LinkFault):
                 query(connection, "COMMIT")
                 query(connection, "SET GTID_NEXT='AUTOMATIC'")
             skipped["gtid"] = gtid
-        elif isinstance(dialect, MySQLDialect) and self.link.use_gtid:
+        elif by_gtid:
             raise FaultError(f"{replica.name}: cannot find the failing GTID in: {status.last_sql_error[:200]}")
         else:
             replica.execute(dialect.skip_counter(1))

@@ -72,7 +72,7 @@ class Netns:
 
 
 def _container_pid(name: str) -> int:
-    from lab import engine
+    from lab.db import engine
 
     try:
         attrs = engine.client().api.inspect_container(name)

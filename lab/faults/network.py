@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from lab.db.replication import Link, link_status
+from lab.db.server import Server
 from lab.faults import iptables, shaping, threads
 from lab.faults.base import Fault, FaultError
 from lab.faults.context import FaultContext
@@ -19,8 +21,6 @@ from lab.faults.netns import Netns, NetnsError, ip_on
 from lab.faults.netns import of as netns_of
 from lab.faults.params import SpecReader, non_negative, positive, probability
 from lab.faults.proxy import DelayProxy
-from lab.replication import Link, link_status
-from lab.server import Server
 
 
 def parse_direction(between: tuple[str, str], direction: str) -> str:

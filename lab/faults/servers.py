@@ -16,13 +16,13 @@ from typing import Any
 import pymysql
 from docker.errors import APIError, NotFound
 
-from lab import server as srv
+from lab.db import server as srv
+from lab.db.server import Server
+from lab.db.sql import query
 from lab.faults import threads
 from lab.faults.base import Fault, FaultError
 from lab.faults.context import FaultContext
 from lab.faults.params import SpecReader, positive
-from lab.server import Server
-from lab.sql import query
 
 
 def _target(reader: SpecReader) -> str:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from lab import server as srv
-from lab.cluster import Lab
+from lab.db import server as srv
+from lab.db.lab import Lab
+from lab.db.replication import link_status
 from lab.faults import iptables, shaping
 from lab.faults.netns import of as netns_of
 from lab.faults.network import repoint
-from lab.replication import link_status
 
 
 def sweep(lab: Lab) -> list[str]:

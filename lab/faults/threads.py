@@ -6,8 +6,8 @@ restore the thread states they found, so a thread another fault stopped stays st
 
 from __future__ import annotations
 
-from lab.flavors import LinkStatus
-from lab.server import Server
+from lab.db.dialects import LinkStatus
+from lab.db.server import Server
 
 
 def running(status: LinkStatus) -> tuple[bool, bool]:

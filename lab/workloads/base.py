@@ -9,21 +9,22 @@ It declares
 - its invariants, checked on the rows every DC holds at the end (and the history, where they need it),
 - counts of its own, for the cells table.
 
-`lab.experiment.workload_cell.WorkloadCell` runs any workload the same way; nothing outside this
-package knows a workload by name.
+`lab.runner.Cell` runs any workload the same way; nothing outside this package knows a workload by
+name. The incident's own table is the `users` workload.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from lab.workload.plan import PlannedOp
-from lab.workloads.client import WorkloadClient, key_text
+from lab.client import Client, key_text
+from lab.client.clock import AppClock
+from lab.workloads.plan import PlannedOp
 
 __all__ = ["COUNT", "Invariant", "Settings", "Slot", "Snapshot", "Table", "Violation", "Workload", "key_text"]
 
@@ -58,13 +59,21 @@ class Slot:
 
 @dataclass
 class Snapshot:
-    """Every workload table as every DC holds it after the run, plus the cell's operations.
+    """Every workload table as every DC holds it at one moment, plus the cell's operations until then.
 
-    Invariants and counts read only this, so they are pure functions that tests can feed by hand.
+    Invariants, counts and lost updates read only this, so they are pure functions that tests can
+    feed by hand.
     """
 
     rows: dict[str, dict[str, pd.DataFrame]]   # dc -> table -> frame
     operations: list[dict[str, Any]]
+    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)   # table -> its primary key columns
+
+    def by_key(self) -> dict[str, dict[tuple[str, str], dict[str, Any]]]:
+        """dc -> (table, key text) -> row: what the lost-update rule compares writes against."""
+        return {dc: {(name, key_text(row[c] for c in self.keys[name])): row
+                     for name, frame in tables.items() for row in frame.to_dict("records")}
+                for dc, tables in self.rows.items()}
 
     @property
     def dcs(self) -> list[str]:
@@ -132,8 +141,9 @@ class Workload:
     def tables(self) -> list[Table]:
         raise NotImplementedError
 
-    def seed_statements(self) -> Iterable[tuple[str, list[tuple]]]:
-        """(INSERT statement, rows) pairs run once on the first DC before traffic; replication copies them."""
+    def seed_statements(self, clock: AppClock) -> Iterable[tuple[str, list[tuple]]]:
+        """(INSERT statement, rows) pairs run once on the seed DC before traffic; replication copies them.
+        `clock` is the seed DC's application clock, for workloads whose rows start at "now"."""
         return []
 
     # --- operations ------------------------------------------------------------------------
@@ -141,14 +151,15 @@ class Workload:
         """client id -> its operations in order, decided from the seed before anything runs."""
         raise NotImplementedError
 
-    def prepare(self, client: WorkloadClient) -> None:
+    def prepare(self, client: Client) -> None:
         """Per-client session setup (e.g. per-DC auto_increment settings, from `client.dc_index`)."""
 
-    def execute(self, client: WorkloadClient, op: PlannedOp, number: int) -> None:
+    def execute(self, client: Client, op: PlannedOp, number: int) -> None:
         raise NotImplementedError
 
-    def probe(self, client: WorkloadClient, table: str, key: str) -> bool:
-        """Write this diverged row once more as the application would; False if this workload cannot."""
+    def probe(self, client: Client, table: str, key: str, label: str = "probe") -> bool:
+        """Write this diverged row once more as the application would (values tagged with `label`);
+        False if this workload cannot."""
         return False
 
     # --- verdicts --------------------------------------------------------------------------
@@ -158,12 +169,6 @@ class Workload:
     def counts(self, snapshot: Snapshot) -> dict[str, int]:
         """Counts of this workload's own (the `count_columns` of cells.csv), computed from the snapshot."""
         return {}
-
-    def summary_columns(self) -> list[str]:
-        """Every cells.csv column this workload's cells add."""
-        return ([f"inv_{invariant.name}" for invariant in self.invariants()]
-                + [f"overwritten_by_{op}" for op in self.operations] + list(self.count_columns))
-
 
 
 COUNT = int  # a knob whose values are whole numbers, e.g. retries

@@ -23,9 +23,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from lab.workload.plan import PlannedOp
+from lab.client import AppClock, Client
 from lab.workloads.base import Invariant, Settings, Slot, Snapshot, Table, Violation, Workload, option
-from lab.workloads.client import WorkloadClient
+from lab.workloads.plan import PlannedOp
 
 FIELDS = ("name", "email", "plan")
 CONTENT = FIELDS
@@ -67,7 +67,7 @@ class Documents(Workload):
     def initial_version(self) -> int:
         return 1 if self.versions == "counter" else SEED_EPOCH_MS
 
-    def seed_statements(self) -> list[tuple[str, list[tuple]]]:
+    def seed_statements(self, clock: AppClock) -> list[tuple[str, list[tuple]]]:
         rows = [(key, f"name-{key}", f"user{key}@example.com", "free", self.initial_version(), SEED_TIME, SEED_TIME)
                 for key in range(1, self.settings.entities + 1)]
         return [("INSERT INTO entities (id, name, email, plan, version, created_at, modified_at) "
@@ -91,12 +91,12 @@ class Documents(Workload):
                 index += 1
         return plans
 
-    def new_version(self, client: WorkloadClient, read: int) -> int:
+    def new_version(self, client: Client, read: int) -> int:
         if self.versions == "counter":
             return read + 1
         return client.clock.now_ms()
 
-    def execute(self, client: WorkloadClient, op: PlannedOp, number: int) -> None:
+    def execute(self, client: Client, op: PlannedOp, number: int) -> None:
         field, token = op.args["field"], f"{op.client}-{number}"
         _, loaded = client.read_row("entities", {"id": op.key}, op=op.kind)
         if loaded is None:
@@ -108,7 +108,7 @@ class Documents(Workload):
             self.save(client, op.key, {**loaded, field: token}, {field: token}, loaded,
                       guarded=op.kind == "put", op=op.kind)
 
-    def save(self, client: WorkloadClient, key: Any, document: dict[str, Any], changes: dict[str, Any],
+    def save(self, client: Client, key: Any, document: dict[str, Any], changes: dict[str, Any],
              basis: dict[str, Any], *, guarded: bool, op: str) -> bool:
         """Write the whole document: a PUT (guarded) or the save of an unversioned PATCH (not guarded)."""
         read = int(basis["version"])
@@ -123,7 +123,7 @@ class Documents(Workload):
             basis={f: basis[f] for f in (*FIELDS, "version")}, read_version=read, new_version=new)
         return (outcome.rows_affected or 0) > 0
 
-    def patch(self, client: WorkloadClient, key: Any, field: str, token: str, loaded: dict[str, Any]) -> bool:
+    def patch(self, client: Client, key: Any, field: str, token: str, loaded: dict[str, Any]) -> bool:
         """A PATCH that sends the version it read: only the field is written, under the guard."""
         read = int(loaded["version"])
         new = self.new_version(client, read)
@@ -137,11 +137,11 @@ class Documents(Workload):
             read_version=read, new_version=new)
         return (outcome.rows_affected or 0) > 0
 
-    def probe(self, client: WorkloadClient, table: str, key: str) -> bool:
+    def probe(self, client: Client, table: str, key: str, label: str = "probe") -> bool:
         _, loaded = client.read_row(table, {"id": int(key)}, op="put")
         if loaded is None:
             return False
-        token = f"probe-{key}"
+        token = f"{label}-{key}"
         self.save(client, int(key), {**loaded, "name": token}, {"name": token}, loaded, guarded=True, op="put")
         return True  # written under the cell's guard, whether or not it matched
 

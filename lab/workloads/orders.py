@@ -25,9 +25,9 @@ from typing import Any, ClassVar
 
 from pydantic import Field
 
-from lab.workload.plan import PlannedOp
+from lab.client import AppClock, Client
 from lab.workloads.base import COUNT, Invariant, Settings, Slot, Snapshot, Table, Violation, Workload, option
-from lab.workloads.client import WorkloadClient
+from lab.workloads.plan import PlannedOp
 
 SEED_VERSION = 1542286500000
 COLOURS = ("red", "green", "blue")
@@ -87,7 +87,7 @@ class Orders(Workload):
                               "PRIMARY KEY (colour, size))", ("colour", "size")),
         ]
 
-    def seed_statements(self) -> list[tuple[str, list[tuple]]]:
+    def seed_statements(self, clock: AppClock) -> list[tuple[str, list[tuple]]]:
         orders = [(key, "pending", SEED_VERSION) for key in range(1, self.settings.orders + 1)]
         products = [(key, "red", "S", SEED_VERSION) for key in range(1, self.settings.products + 1)]
         return [("INSERT INTO variants (colour, size) VALUES (%s, %s)", list(VARIANTS)),
@@ -112,7 +112,7 @@ class Orders(Workload):
                 index += 1
         return plans
 
-    def execute(self, client: WorkloadClient, op: PlannedOp, number: int) -> None:
+    def execute(self, client: Client, op: PlannedOp, number: int) -> None:
         operator = f"{op.client}-{number}"
         if op.kind in TRANSITIONS:
             applied = self.transition(client, op.key, op.kind, operator)
@@ -124,14 +124,14 @@ class Orders(Workload):
     def _attempts(self) -> range:
         return range(self.retries + 1)
 
-    def _new_version(self, client: WorkloadClient, read: int) -> int:
+    def _new_version(self, client: Client, read: int) -> int:
         return max(client.clock.now_ms(), read + 1)
 
-    def _guarded(self, client: WorkloadClient, extra: str) -> str:
+    def _guarded(self, client: Client, extra: str) -> str:
         where = client.guard.where("id", "version") if client.guard else "id = %(key)s"
         return where + (f" AND {extra}" if self.validate_in_sql else "")
 
-    def act(self, client: WorkloadClient, table: str, key: int, kind: str,
+    def act(self, client: Client, table: str, key: int, kind: str,
             decide: Callable[[dict[str, Any]], Decision | None], basis: tuple[str, ...]) -> bool:
         """Read, validate (`decide`), think, write guarded; on 0 rows retry from the read, up to `retries` times."""
         for attempt in self._attempts():
@@ -161,7 +161,7 @@ class Orders(Workload):
                 return False
         return False
 
-    def transition(self, client: WorkloadClient, key: int, kind: str, operator: str) -> bool:
+    def transition(self, client: Client, key: int, kind: str, operator: str) -> bool:
         allowed_from, target, actor = TRANSITIONS[kind]
 
         def decide(row: dict[str, Any]) -> Decision | None:
@@ -172,7 +172,7 @@ class Orders(Workload):
 
         return self.act(client, "orders", key, kind, decide, ("state", "approved_by", "cancelled_by", "version"))
 
-    def start_refund(self, client: WorkloadClient, key: int, operator: str) -> None:
+    def start_refund(self, client: Client, key: int, operator: str) -> None:
         """The refund worker of the cancelling DC: only for an order it reads as cancelled."""
         _, row = client.read_row("orders", {"id": key}, op="refund")
         if row is None or row["state"] != "cancelled":
@@ -182,7 +182,7 @@ class Orders(Workload):
                      {"key": key, "operator": operator, "dc": client.dc}, table="refunds", key={"order_id": key},
                      op="refund", changes={"started_by": operator})
 
-    def edit_product(self, client: WorkloadClient, key: int, kind: str, operator: str) -> bool:
+    def edit_product(self, client: Client, key: int, kind: str, operator: str) -> bool:
         """Change the colour (keeping the size read) or the size (keeping the colour read) to an existing variant."""
         changed, kept = ("colour", "size") if kind == "recolour" else ("size", "colour")
 

@@ -23,10 +23,10 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from lab.workload.client import AUTO_KEY
-from lab.workload.plan import PlannedOp
+from lab.client import Client
+from lab.client.recording import AUTO_KEY
 from lab.workloads.base import Invariant, Settings, Slot, Snapshot, Table, Violation, Workload, option
-from lab.workloads.client import WorkloadClient
+from lab.workloads.plan import PlannedOp
 
 DUPLICATE_KEY = "1062"
 
@@ -87,13 +87,13 @@ class Tickets(Workload):
     def tickets_in(self, items: dict[str, int]) -> int:
         return sum(quantity * self.settings.products[p] for p, quantity in items.items())
 
-    def prepare(self, client: WorkloadClient) -> None:
+    def prepare(self, client: Client) -> None:
         if self.strategy == "auto_increment":
             # what a per-DC my.cnf would say; set per session so nothing leaks into the next cell
             client.session_sql = [f"SET SESSION auto_increment_increment = {client.dc_count}",
                                   f"SET SESSION auto_increment_offset = {client.dc_index + 1}"]
 
-    def execute(self, client: WorkloadClient, op: PlannedOp, number: int) -> None:
+    def execute(self, client: Client, op: PlannedOp, number: int) -> None:
         items: dict[str, int] = op.args["items"]
         text = "+".join(f"{q}x{p}" for p, q in items.items() if q)
         placed = client.write("insert", "INSERT INTO orders (id, dc, items, tickets_wanted) "
@@ -117,7 +117,7 @@ class Tickets(Workload):
                              table="tickets", key={"id": ticket_id}, op="ticket",
                              changes={"order_id": op.key, "number": ticket_number})
 
-    def claim(self, client: WorkloadClient, order_id: str, product: str) -> int | None:
+    def claim(self, client: Client, order_id: str, product: str) -> int | None:
         """Insert a number into ticket_numbers, taking a new one after each duplicate-key error."""
         owner = {"order_id": order_id, "product": product}
         if self.strategy == "auto_increment":
@@ -139,7 +139,7 @@ class Tickets(Workload):
                 return None
         return None
 
-    def next_candidate(self, client: WorkloadClient) -> int | None:
+    def next_candidate(self, client: Client) -> int | None:
         low, high = 1, 2**62
         if self.strategy == "ranges":
             low = client.dc_index * self.settings.range_size + 1

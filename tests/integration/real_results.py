@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.experiment import runner
+from lab.runner import run_experiment
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 EXPERIMENT = EXPERIMENTS / "wix-incident.yaml"
@@ -39,7 +39,8 @@ def results_root(factory: pytest.TempPathFactory) -> Path:
 
 def _run_once(name: str, experiment: Path, only: dict[str, set[str]], factory: pytest.TempPathFactory) -> Path:
     if name not in _made:
-        result = runner.run(experiment, only=only, results_root=results_root(factory), progress=lambda _message: None)
+        result = run_experiment(experiment, only=only, results_root=results_root(factory),
+                                progress=lambda _message: None)
         failed = [s for s in result.summaries if s.get("status") != "completed"]
         assert result.completed and not failed, f"the real run did not complete: {failed}"
         _made[name] = result.directory.path
@@ -47,7 +48,7 @@ def _run_once(name: str, experiment: Path, only: dict[str, set[str]], factory: p
 
 
 def real_run(factory: pytest.TempPathFactory) -> Path:
-    """The incident run directory, produced by `lab.experiment.runner.run` the first time it is asked for."""
+    """The incident run directory, produced by `lab.runner.run_experiment` the first time it is asked for."""
     return _run_once("run", EXPERIMENT, selection(), factory)
 
 

@@ -21,9 +21,9 @@ from lab.checker import repair as repairs
 from lab.checker.result import CheckResult
 from lab.checker.walk import Walk
 from lab.cli import main as cli
-from lab.cluster import Lab
+from lab.db.lab import Lab
+from lab.db.server import Server
 from lab.errors import LabError
-from lab.server import Server
 
 PATHS = {
     "adaptive": None,

@@ -26,8 +26,8 @@ import pymysql.cursors
 import pytest
 from docker.models.containers import Container
 
-from lab import engine, labels
-from lab.images import offline
+from lab.db import engine, labels
+from lab.db.images import offline
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"

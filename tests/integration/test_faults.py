@@ -22,12 +22,16 @@ from typing import Any
 import pymysql
 import pytest
 
-from lab.cluster import Lab
+from lab.db.dialects import LinkStatus
+from lab.db.lab import Lab
+from lab.db.replication import link_status
+from lab.db.server import Server
 from lab.faults import (
     Crash,
     ExecMode,
     FaultContext,
     FaultSet,
+    HoldAppliers,
     Latency,
     Partition,
     Pause,
@@ -38,10 +42,7 @@ from lab.faults import (
 )
 from lab.faults.iptables import TAG_PREFIX
 from lab.faults.netns import of as netns_of
-from lab.flavors import LinkStatus
 from lab.history import History
-from lab.replication import link_status
-from lab.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE = "fault_t"
@@ -321,6 +322,26 @@ def test_stopped_thread_holds_events_until_healed(labs, flavor: str, history: Hi
     assert has_row(dc2, 1)
 
 
+def test_hold_appliers_stops_every_applier_while_both_dcs_write(labs, flavor: str, history: History) -> None:
+    """The incident's forced overlap as a fault: each DC takes its own write and applies neither."""
+    lab = labs.get("active-active", flavor, "STATEMENT")
+    dc1, dc2 = lab.server("dc1"), lab.server("dc2")
+    create_table(lab, dc1)
+    with FaultSet(FaultContext(lab, history)) as faults:
+        held = faults.start({"type": "hold_appliers"})
+        assert isinstance(held, HoldAppliers)
+        assert {s.name: status(s).sql_running for s in (dc1, dc2)} == {"dc1": "No", "dc2": "No"}
+        assert all(status(s).io_running != "No" for s in (dc1, dc2))  # the receivers keep fetching
+        dc1.execute(f"INSERT INTO {TABLE} VALUES (1, 1)")
+        dc2.execute(f"INSERT INTO {TABLE} VALUES (2, 2)")
+        assert not lab.catch_up(timeout=3).caught_up
+        assert not has_row(dc2, 1) and not has_row(dc1, 2)
+    assert [r["fault"] for r in fault_records(history, "heal")] == ["hold_appliers"]
+    assert all(status(s).running for s in (dc1, dc2))
+    assert lab.catch_up(timeout=30).caught_up
+    assert has_row(dc2, 1) and has_row(dc1, 2)
+
+
 def test_replication_delay_holds_events_for_the_delay(labs, flavor: str, history: History) -> None:
     lab = pair(labs, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
@@ -421,7 +442,7 @@ def test_faultset_heals_everything_on_error(labs, flavor: str, history: History)
 
 DRIVER = """
 import sys, time
-from lab.cluster import Lab
+from lab.db.lab import Lab
 from lab.faults import FaultContext, FaultSet
 from lab.history import History
 lab = Lab.attach(sys.argv[1])
@@ -494,7 +515,7 @@ def test_crash_through_a_spec_records_history(labs, flavor: str, history: Histor
 
 def test_position_based_links_keep_their_coordinates(flavor: str, tmp_path: Path, history: History) -> None:
     """Without GTIDs, re-pointing must carry the executed coordinates and skipping uses the skip counter."""
-    from lab import cleanup, topology
+    from lab.db import cleanup, topology
 
     path = tmp_path / "pair-pos.yaml"
     path.write_text(f"name: pair-pos\nreplication: one-way\ndefaults: {{flavor: '{flavor}', gtid: false}}\n"

@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 from conftest import LabPool
 
-from lab.cluster import Lab
-from lab.experiment import spec
-from lab.experiment.cell import CellOutcome
-from lab.experiment.divergence import compare_dcs
-from lab.experiment.incident import IncidentCell
+from lab import experiments
+from lab.db.lab import Lab
 from lab.history import History
-from lab.workload.guards import Guard
+from lab.results.writer import CellOutcome
+from lab.runner import Cell
+from lab.workloads.guards import Guard
 
-EXPERIMENT = spec.load(Path(__file__).resolve().parents[2] / "experiments" / "wix-incident.yaml")
+EXPERIMENT = experiments.load(Path(__file__).resolve().parents[2] / "experiments" / "wix-incident.yaml")
 TABLE = EXPERIMENT.scenario.table
 
 
@@ -33,11 +32,11 @@ def rows_by_dc(lab: Lab) -> dict[str, dict[int, tuple]]:
 
 
 def run_cell(labs, flavor: str, params: dict, tmp_path: Path,
-             close_clients: bool = True) -> tuple[Lab, IncidentCell, History, CellOutcome]:
+             close_clients: bool = True) -> tuple[Lab, Cell, History, CellOutcome]:
     lab = labs.get("active-active", flavor, params["binlog_format"])
     history = History(tmp_path / "history.jsonl", EXPERIMENT.name)
-    history.start_cell(spec.cell_id(params), params)
-    cell = IncidentCell(lab, EXPERIMENT, params, history, compare_dcs, seed=EXPERIMENT.seed)
+    history.start_cell(experiments.cell_id(params), params)
+    cell = Cell.of(lab, EXPERIMENT, params, history, EXPERIMENT.seed)
     outcome = cell.run(close_clients=close_clients)
     return lab, cell, history, outcome
 
@@ -50,16 +49,16 @@ def test_verdict_matches_rows_read_from_every_dc(labs: LabPool, flavor: str, gua
     keys = set().union(*(set(r) for r in rows.values()))
     differing = {k for k in keys if len({repr(dc_rows.get(k)) for dc_rows in rows.values()}) > 1}
     final_check = "after_fix" if EXPERIMENT.fix else "after_probe"
-    assert cell.diverged_keys(final_check) == differing
+    assert cell.diverged(final_check) == {(TABLE, str(key)) for key in differing}
     assert outcome.summary["diverged_after_fix" if EXPERIMENT.fix else "stuck_rows"] == len(differing)
-    reported = cell.checks[final_check].set_index("id")
+    reported = cell.checks[final_check].set_index("key")
     for key in differing:
         for dc, dc_rows in rows.items():
             present = key in dc_rows
-            assert bool(reported.loc[key, f"{dc}.present"]) == present
+            assert bool(reported.loc[str(key), f"{dc}.present"]) == present
             if present:
-                assert reported.loc[key, f"{dc}.first_name"] == dc_rows[key][0]
-                assert int(reported.loc[key, f"{dc}.version"]) == dc_rows[key][1]
+                assert reported.loc[str(key), f"{dc}.first_name"] == dc_rows[key][0]
+                assert int(reported.loc[str(key), f"{dc}.version"]) == dc_rows[key][1]
 
 
 def test_history_records_every_statement_once(labs: LabPool, flavor: str, tmp_path: Path) -> None:
@@ -90,7 +89,7 @@ def test_deterministic_overlap_really_conflicts(labs: LabPool, flavor: str, tmp_
     _lab, _cell, history, outcome = run_cell(labs, flavor, parameters(flavor, "strict"), tmp_path)
     overlap = [op for op in history.operations() if op["phase"] == "overlap" and op["kind"] == "update"]
     for key in EXPERIMENT.scenario.conflict_rows:
-        local = {op["dc"]: op["rows_affected"] for op in overlap if op["key"] == key}
+        local = {op["dc"]: op["rows_affected"] for op in overlap if op["key"] == str(key)}
         assert local == {"dc1": 1, "dc2": 1}, f"row {key}: {local}"
     reads = [op for op in history.operations() if op["phase"] == "overlap" and op["kind"] == "read"]
     assert {op["version"] for op in reads} == {EXPERIMENT.scenario.initial_version}
@@ -114,9 +113,9 @@ def test_cells_are_isolated(labs: LabPool, flavor: str, tmp_path: Path) -> None:
         assert not any(TABLE in (e.get("Info") or "") for e in events)
     second = parameters(flavor, "strict", "STATEMENT")
     history = History(None, EXPERIMENT.name)
-    history.start_cell(spec.cell_id(second), second)
-    outcome = IncidentCell(lab, EXPERIMENT, second, history, compare_dcs, EXPERIMENT.seed).run()
-    assert {r["cell"] for r in history.records} == {spec.cell_id(second)}
+    history.start_cell(experiments.cell_id(second), second)
+    outcome = Cell.of(lab, EXPERIMENT, second, history, EXPERIMENT.seed).run()
+    assert {r["cell"] for r in history.records} == {experiments.cell_id(second)}
     seeded_reads = [op for op in history.operations() if op["phase"] == "single_leader" and op["kind"] == "read"]
     assert seeded_reads and all(op["value"] in (EXPERIMENT.scenario.initial_value,) or op["value"].startswith("leader-")
                                 for op in seeded_reads)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lab import engine, labels, topology
-from lab.cluster import Lab
+from lab.db import engine, labels, topology
+from lab.db.lab import Lab
 from lab.errors import LabError, ServerStartError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def test_cli_up_status_down(tmp_path: Path, flavor: str) -> None:
         link_line = next(line for line in status.stdout.splitlines() if "dc1 -> dc2" in line)
         assert link_line.count("Yes") == 2, status.stdout
         assert "ROW" in status.stdout
-        from lab import state
+        from lab.db import state
 
         password = state.load("t-cli")["credentials"].admin_password
         assert password not in upped.stdout + upped.stderr + status.stdout + status.stderr

@@ -17,10 +17,11 @@ import pytest
 from click.testing import CliRunner
 from real_results import real_run, selection
 
-from lab import results
+from lab import experiments, results
 from lab.cli import main
-from lab.experiment import spec
-from lab.experiment.results import SUMMARY_COLUMNS
+from lab.results import schema
+
+COUNT_COLUMNS = [c.name for c in schema.CELL_COLUMNS if c.kind == schema.COUNT]
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +42,25 @@ def records(run_dir: Path) -> list[dict]:
 def test_cells_have_typed_columns_and_parameters_that_round_trip(loaded: results.Results, run_dir: Path,
                                                                  records: list[dict]) -> None:
     cells = loaded.cells
-    wanted = spec.select(spec.load(run_dir / "experiment.yaml").cells(), selection())
-    assert sorted(cells["cell"]) == sorted(spec.cell_id(p) for p in wanted)
+    wanted = experiments.select(experiments.load(run_dir / "experiment.yaml").cells(), selection())
+    assert sorted(cells["cell"]) == sorted(experiments.cell_id(p) for p in wanted)
     assert (cells["run"].astype(str) == run_dir.name).all()
     started = {r["cell"]: r["parameters"] for r in records if r["type"] == "cell" and r["event"] == "start"}
     for row in cells.to_dict("records"):
-        parameters = {key: str(row[key]) for key in spec.MATRIX_KEYS}
+        parameters = {key: str(row[key]) for key in experiments.MATRIX_KEYS}
         assert parameters in wanted
-        assert spec.cell_id(parameters) == row["cell"]
+        assert experiments.cell_id(parameters) == row["cell"]
         assert parameters == started[row["cell"]]
         summary = json.loads((run_dir / "cells" / row["cell"] / "summary.json").read_text())
-        for column in results.CELL_COUNT_COLUMNS:
+        for column in COUNT_COLUMNS:
             expected = summary.get(column)
             assert (pd.isna(row[column]) if expected is None else row[column] == expected), column
     for column in results.PARAMETERS:
         assert isinstance(cells[column].dtype, pd.CategoricalDtype), column
-    for column in results.CELL_COUNT_COLUMNS:
+    for column in COUNT_COLUMNS:
         assert cells[column].dtype == "Int64", column
     assert cells["seconds"].dtype == "float64" and (cells["seconds"] > 0).all()
-    assert list(cells.columns[: len(SUMMARY_COLUMNS) + 1]) == ["run", *SUMMARY_COLUMNS]
+    assert list(cells.columns[: len(schema.CELL_COLUMN_NAMES) + 1]) == ["run", *schema.CELL_COLUMN_NAMES]
     assert (cells["status"] == "completed").all()
 
 
@@ -78,7 +79,7 @@ def test_history_has_one_row_per_record_with_datetimes(loaded: results.Results, 
     raw = [r for r in records if r["type"] == "op"]
     assert len(operations) == len(raw) > 0
     assert operations["rows_affected"].tolist() == [r["rows_affected"] for r in raw]
-    assert operations["key"].tolist() == [r["key"] for r in raw]
+    assert [None if pd.isna(k) else str(k) for k in operations["key"]] == [r["key"] for r in raw]
     starts = (operations["start"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
     assert max(abs(a - r["start"]) for a, r in zip(starts, raw, strict=True)) < 1e-5
     assert (operations["duration_ms"] >= 0).all()
@@ -118,10 +119,10 @@ def test_faults_and_timeseries_frames_match_the_run(loaded: results.Results, run
     expected = len(pd.read_csv(sampled)) if sampled.exists() else 0
     assert len(loaded.timeseries) == expected
     assert list(loaded.timeseries.columns[: len(results.TIMESERIES_COLUMNS)]) == list(results.TIMESERIES_COLUMNS)
-    intervals = results.fault_intervals(loaded.faults, loaded.history)
-    held = [r for r in records if r["type"] == "event" and r["event"] in ("hold_appliers", "release_appliers")]
-    overlaps = intervals[intervals["source"] == "history"]
-    assert len(overlaps) == sum(r["event"] == "hold_appliers" for r in held) > 0
+    intervals = results.fault_intervals(loaded.faults)
+    held = [r for r in records if r["type"] == "fault" and r["fault"] == "hold_appliers"]
+    overlaps = intervals[intervals["fault"] == "hold_appliers"]
+    assert len(overlaps) == sum(r["event"] == "start" for r in held) > 0
     assert overlaps["healed"].all() and (overlaps["end"] > overlaps["start"]).all()
 
 

@@ -7,12 +7,11 @@ from pathlib import Path
 
 from conftest import LabPool
 
-from lab.cluster import Lab
-from lab.experiment import spec
-from lab.experiment.cell import CellOutcome
-from lab.experiment.divergence import compare_dcs
-from lab.experiment.timeline import TimelineCell
+from lab import experiments
+from lab.db.lab import Lab
 from lab.history import History
+from lab.results.writer import CellOutcome
+from lab.runner import Cell
 
 TIMELINE = """
 kind: timeline
@@ -35,13 +34,12 @@ sample_interval: 0.5
 def run_once(labs, flavor: str, tmp_path: Path, name: str) -> tuple[Lab, History, CellOutcome]:
     path = tmp_path / "tiny.yaml"
     path.write_text(TIMELINE)
-    experiment = spec.load(path)
+    experiment = experiments.load(path)
     parameters = {**experiment.cells()[0], "flavor": flavor}
     lab = labs.get("active-active", flavor, "ROW")
     history = History(tmp_path / f"{name}.jsonl", experiment.name)
-    history.start_cell(spec.cell_id(parameters), parameters)
-    outcome = TimelineCell(lab, experiment, parameters, history, compare_dcs, experiment.seed,
-                           experiment_file=str(path)).run()
+    history.start_cell(experiments.cell_id(parameters), parameters)
+    outcome = Cell.of(lab, experiment, parameters, history, experiment.seed, source=str(path)).run()
     return lab, history, outcome
 
 

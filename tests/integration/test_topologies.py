@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import LabPool
 
-from lab.cluster import Lab
-from lab.server import Server
+from lab.db.lab import Lab
+from lab.db.server import Server
 
 TOPOLOGIES = ["active-passive", "active-active", "ring-3", "active-active-read-replica"]
 FORMATS = ["STATEMENT", "ROW"]

@@ -14,31 +14,29 @@ from typing import Any
 import pytest
 from conftest import LabPool
 
-from lab import results
+from lab import experiments, results
 from lab.checker.repair import Policy, plan
-from lab.cluster import Lab
-from lab.experiment import runner, spec
-from lab.experiment.cell import CellOutcome
-from lab.experiment.divergence import compare_dcs
-from lab.experiment.workload_cell import WorkloadCell
+from lab.db.lab import Lab
 from lab.history import History
+from lab.results import schema
+from lab.results.writer import CellOutcome
+from lab.runner import Cell, run_experiment
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 FIELDS = ("name", "email", "plan")
 
 
 def run_workload(labs: LabPool, flavor: str, file_name: str, tmp_path: Path,
-                 **chosen: str) -> tuple[Lab, WorkloadCell, CellOutcome]:
+                 **chosen: str) -> tuple[Lab, Cell, CellOutcome]:
     """Run the first cell of an experiment file that matches `chosen`, on the pooled lab of its topology."""
-    experiment = spec.load(EXPERIMENTS / file_name)
+    experiment = experiments.load(EXPERIMENTS / file_name)
     matching = [c for c in experiment.cells() if all(c[k] == v for k, v in chosen.items())]
     assert matching, f"no cell of {file_name} matches {chosen}"
     parameters = {**matching[0], "flavor": flavor}
     lab = labs.get(parameters["topology"], flavor, parameters["binlog_format"])
     history = History(tmp_path / "history.jsonl", experiment.name)
-    history.start_cell(spec.cell_id(parameters), parameters)
-    cell = WorkloadCell(lab, experiment, parameters, history, compare_dcs, experiment.seed,
-                        experiment_file=str(EXPERIMENTS / file_name))
+    history.start_cell(experiments.cell_id(parameters), parameters)
+    cell = Cell.of(lab, experiment, parameters, history, experiment.seed, source=str(EXPERIMENTS / file_name))
     outcome = cell.run()
     assert outcome.summary["status"] == "completed"
     return lab, cell, outcome
@@ -53,7 +51,7 @@ def stopped_appliers(lab: Lab) -> int:
 
 
 def violations_by_dc(outcome: CellOutcome, invariant: str) -> dict[str, set[str]]:
-    frame = outcome.tables["violations"]
+    frame = outcome.tables[schema.VIOLATIONS_FILE]
     mine = frame[frame["invariant"] == invariant]
     return {dc: set(group["key"]) for dc, group in mine.groupby("dc")}
 
@@ -92,8 +90,8 @@ def test_ticket_outcomes_are_counted_from_the_tables(labs: LabPool, flavor: str,
         assert summary["replication_errors"] > 0, "a stopped applier must come with the error that stopped it"
     claims = successful(cell.history, op="claim", phase="traffic")
     assert {r["dc"] for r in claims} == set(lab.topology.dcs), "both DCs claimed numbers during the overlap"
-    assert [r["event"] for r in cell.history.records if r.get("event") in ("hold_appliers", "release_appliers")] \
-        == ["hold_appliers", "release_appliers"]
+    assert [r["event"] for r in cell.history.records if r["type"] == "fault" and r["fault"] == "hold_appliers"] \
+        == ["start", "heal"]
 
 
 def test_idempotent_exec_mode_is_restored_after_the_cell(labs: LabPool, flavor: str, tmp_path: Path) -> None:
@@ -122,15 +120,15 @@ def test_patch_lost_updates_agree_with_history_and_rows(labs: LabPool, flavor: s
     if mode == "single_dc":
         assert {r["dc"] for r in cell.history.operations() if r.get("table") == "entities"} == {"dc1"}
     # the rows every DC held when the application stopped (SELECT * per DC), before the lab's probe writes
-    assert cell.snapshot is not None
-    held = {(str(r["id"]), f, r[f]) for tables in cell.snapshot.rows.values()
+    assert cell.story is not None
+    held = {(str(r["id"]), f, r[f]) for tables in cell.story.rows.values()
             for r in tables["entities"].to_dict("records") for f in FIELDS}
 
     def vanished(write: dict[str, Any]) -> bool:
         return not any((str(write["key"]), f, v) in held for f, v in write["changes"].items())
 
     by_seq = {r["seq"]: r for r in writes}
-    reported = outcome.tables["lost_updates"]
+    reported = outcome.tables[schema.LOST_UPDATES_FILE]
     for lost in reported.to_dict("records"):
         write = by_seq[lost["seq"]]
         assert vanished(write), f"reported lost but a DC holds it: {write['changes']}"
@@ -156,9 +154,9 @@ def test_patch_lost_updates_agree_with_history_and_rows(labs: LabPool, flavor: s
 def test_same_version_different_content_is_read_from_the_rows(labs: LabPool, flavor: str, tmp_path: Path) -> None:
     _lab, cell, outcome = run_workload(labs, flavor, "put-patch-versions.yaml", tmp_path, binlog_format="STATEMENT",
                                        guard="strict", mode="concurrent", versions="counter", requests="put_only")
-    assert cell.snapshot is not None  # the rows when the application stopped; later probe writes change them
+    assert cell.story is not None  # the rows when the application stopped; later probe writes change them
     by_key: dict[int, dict[int, set[tuple]]] = {}
-    for tables in cell.snapshot.rows.values():
+    for tables in cell.story.rows.values():
         for r in tables["entities"].to_dict("records"):
             by_key.setdefault(r["id"], {}).setdefault(r["version"], set()).add((r["name"], r["email"], r["plan"]))
     expected = sum(1 for versions in by_key.values() for contents in versions.values() if len(contents) > 1)
@@ -181,7 +179,7 @@ def test_order_invariants_are_counted_from_the_rows(labs: LabPool, flavor: str, 
                            "AND v.size = p.size WHERE v.colour IS NULL")
     assert violations_by_dc(outcome, "impossible_variant") == {
         dc: {str(r["id"]) for r in found} for dc, found in impossible.items() if found}
-    assert outcome.summary["invariant_violations"] == len(outcome.tables["violations"])
+    assert outcome.summary["invariant_violations"] == len(outcome.tables[schema.VIOLATIONS_FILE])
     acting = {r["dc"] for r in successful(cell.history, kind="update", phase="traffic")}
     assert acting == ({"dc1"} if mode == "single_dc" else set(lab.topology.dcs))
 
@@ -190,7 +188,7 @@ def test_order_invariants_are_counted_from_the_rows(labs: LabPool, flavor: str, 
 def test_workload_run_writes_what_the_loader_reads(flavor: str, tmp_path: Path) -> None:
     only = {"flavor": {flavor}, "binlog_format": {"ROW"}, "guard": {"strict"}, "mode": {"deterministic"},
             "validation": {"app"}, "retries": {"0"}}
-    result = runner.run(EXPERIMENTS / "order-state-machine.yaml", only=only, results_root=tmp_path,
+    result = run_experiment(EXPERIMENTS / "order-state-machine.yaml", only=only, results_root=tmp_path,
                         progress=lambda _m: None)
     assert result.completed and len(result.summaries) == 1
     summary = result.summaries[0]

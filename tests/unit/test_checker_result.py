@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.checker.report import compare_checks, summary
+from lab.checker.healing import compare_checks, summary
 from lab.checker.result import CheckResult
 from lab.checker.rows import Divergence
 

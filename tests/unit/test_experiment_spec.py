@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from lab import experiments
 from lab.errors import ConfigError
-from lab.experiment import spec
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = sorted((Path(__file__).parent / "bad_experiments").glob("*.yaml"))
@@ -15,7 +15,7 @@ BAD = sorted((Path(__file__).parent / "bad_experiments").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.yaml")), ids=lambda p: p.stem)
 def test_shipped_experiments_load(path: Path) -> None:
-    experiment = spec.load(path)
+    experiment = experiments.load(path)
     assert experiment.cells()
 
 
@@ -23,26 +23,26 @@ def test_shipped_experiments_load(path: Path) -> None:
 def test_bad_experiment_is_one_line_naming_the_field(path: Path) -> None:
     expected_field = path.read_text().splitlines()[0].removeprefix("# field: ").strip()
     with pytest.raises(ConfigError) as failure:
-        spec.load(path)
+        experiments.load(path)
     message = str(failure.value)
     assert "\n" not in message
     assert message.startswith(f"{path}: {expected_field}:"), message
 
 
 def test_wix_incident_matrix_and_selection() -> None:
-    experiment = spec.load(ROOT / "experiments" / "wix-incident.yaml")
+    experiment = experiments.load(ROOT / "experiments" / "wix-incident.yaml")
     cells = experiment.cells()
     assert len(cells) == 3 * 3 * 3 * 2 * 2 * 2
-    demo = spec.select(cells, spec.parse_only(
+    demo = experiments.select(cells, experiments.parse_only(
         ["mode=deterministic,version_order=dc1_newer,flavor=mysql:9.7,topology=active-passive|active-active"]))
     assert len(demo) == 18
     assert {c["topology"] for c in demo} == {"active-passive", "active-active"}
-    assert len({spec.cell_id(c) for c in cells}) == len(cells)
+    assert len({experiments.cell_id(c) for c in cells}) == len(cells)
 
 
 def test_only_rejects_unknown_keys() -> None:
     with pytest.raises(ValueError, match="colour"):
-        spec.parse_only(["colour=red"])
+        experiments.parse_only(["colour=red"])
 
 
 WORKLOAD_EXPERIMENTS = {
@@ -56,18 +56,18 @@ WORKLOAD_EXPERIMENTS = {
 @pytest.mark.parametrize("name", sorted(WORKLOAD_EXPERIMENTS))
 def test_workload_experiment_cells_are_unique_and_complete(name: str) -> None:
     """Every cell of a shipped workload experiment has its own id and names every parameter key."""
-    experiment = spec.load(ROOT / "experiments" / f"{name}.yaml")
-    assert isinstance(experiment, spec.WorkloadExperiment)
+    experiment = experiments.load(ROOT / "experiments" / f"{name}.yaml")
+    assert isinstance(experiment, experiments.WorkloadExperiment)
     cells = experiment.cells()
     assert len(cells) == 96
-    assert len({spec.cell_id(c) for c in cells}) == len(cells)
+    assert len({experiments.cell_id(c) for c in cells}) == len(cells)
     assert all(list(cell) == experiment.parameter_keys() for cell in cells)
 
 
 @pytest.mark.parametrize("name", sorted(WORKLOAD_EXPERIMENTS))
 def test_workload_parameter_keys_include_the_knobs(name: str) -> None:
     knobs, _ = WORKLOAD_EXPERIMENTS[name]
-    keys = spec.load(ROOT / "experiments" / f"{name}.yaml").parameter_keys()
+    keys = experiments.load(ROOT / "experiments" / f"{name}.yaml").parameter_keys()
     assert knobs <= set(keys)
     assert {"topology", "binlog_format", "flavor", "mode", "exec_mode"} <= set(keys)
     assert len(keys) == len(set(keys))
@@ -75,7 +75,7 @@ def test_workload_parameter_keys_include_the_knobs(name: str) -> None:
 
 def test_tickets_has_no_guard_dimension() -> None:
     """The tickets workload guards nothing, so its cells carry no guard."""
-    experiment = spec.load(ROOT / "experiments" / "ticket-numbers.yaml")
+    experiment = experiments.load(ROOT / "experiments" / "ticket-numbers.yaml")
     assert "guard" not in experiment.parameter_keys()
     assert {c["strategy"] for c in experiment.cells()} == {"next", "auto_increment", "ranges", "uuid"}
 
@@ -83,7 +83,7 @@ def test_tickets_has_no_guard_dimension() -> None:
 @pytest.mark.parametrize("name", sorted(WORKLOAD_EXPERIMENTS))
 def test_workload_summary_columns_include_every_invariant(name: str) -> None:
     _, invariants = WORKLOAD_EXPERIMENTS[name]
-    experiment = spec.load(ROOT / "experiments" / f"{name}.yaml")
+    experiment = experiments.load(ROOT / "experiments" / f"{name}.yaml")
     columns = experiment.summary_columns()
     assert {f"inv_{invariant}" for invariant in invariants} <= set(columns)
     built = experiment.build(experiment.cells()[0])
@@ -92,14 +92,14 @@ def test_workload_summary_columns_include_every_invariant(name: str) -> None:
 
 
 def test_only_accepts_workload_knobs() -> None:
-    assert spec.parse_only(["strategy=next|uuid"]) == {"strategy": {"next", "uuid"}}
-    assert spec.parse_only(["requests=put_only,retries=2"]) == {"requests": {"put_only"}, "retries": {"2"}}
+    assert experiments.parse_only(["strategy=next|uuid"]) == {"strategy": {"next", "uuid"}}
+    assert experiments.parse_only(["requests=put_only,retries=2"]) == {"requests": {"put_only"}, "retries": {"2"}}
     with pytest.raises(ValueError, match="strategee"):
-        spec.parse_only(["strategee=next"])
+        experiments.parse_only(["strategee=next"])
 
 
 def test_only_selects_workload_cells_by_knob() -> None:
-    experiment = spec.load(ROOT / "experiments" / "ticket-numbers.yaml")
-    chosen = spec.select(experiment.cells(), spec.parse_only(["strategy=next|uuid,binlog_format=row"]))
+    experiment = experiments.load(ROOT / "experiments" / "ticket-numbers.yaml")
+    chosen = experiments.select(experiment.cells(), experiments.parse_only(["strategy=next|uuid,binlog_format=row"]))
     assert len(chosen) == 2 * 2 * 2 * 2   # flavors x modes x exec modes x the two strategies
     assert {(c["strategy"], c["binlog_format"]) for c in chosen} == {("next", "ROW"), ("uuid", "ROW")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lab.flavors import LinkStatus, MariaDBDialect, MySQLDialect
+from lab.db.dialects import LinkStatus, MariaDBDialect, MySQLDialect
 
 
 def status(raw: dict) -> LinkStatus:

@@ -9,12 +9,13 @@ from typing import Any
 
 import pytest
 
+from lab.client import ClockRegistry
+from lab.db.replication import Link
 from lab.errors import ConfigError
-from lab.faults import ClockRegistry, FaultContext, FaultSet, build, kinds
+from lab.faults import FaultContext, FaultSet, build, kinds
 from lab.faults.base import Fault, FaultError
 from lab.faults.network import Latency, PacketLoss, Partition
 from lab.history import History
-from lab.replication import Link
 
 
 def stand_in_lab() -> Any:
@@ -60,10 +61,17 @@ def test_every_kind_builds_from_a_dict(ctx: FaultContext) -> None:
         {"type": "restart", "dc": "dc2", "timeout_s": 5},
         {"type": "pause", "server": "dc2"},
         {"type": "clock_skew", "dc": "dc2", "ms": -250},
+        {"type": "hold_appliers"},
+        {"type": "hold_appliers", "links": ["dc1->dc2"]},
     ]
     built = [build(ctx, spec) for spec in specs]
     assert [f.kind for f in built] == ["loss", "bandwidth", "latency", "stop_thread", "stop_thread", "delay",
-                                       "idempotent", "skip_event", "crash", "restart", "pause", "clock_skew"]
+                                       "idempotent", "skip_event", "crash", "restart", "pause", "clock_skew",
+                                       "hold_appliers", "hold_appliers"]
+    every, one = built[-2:]
+    assert every.params() == {"links": ["dc1->dc2", "dc2->dc1", "dc1->dc1-ro"]}
+    assert [r.name for r in every.replicas] == ["dc2", "dc1", "dc1-ro"]  # each receiving server once
+    assert one.params() == {"links": ["dc1->dc2"]} and [r.name for r in one.replicas] == ["dc2"]
     assert isinstance(built[0], PacketLoss) and built[0].params()["probability"] == 0.1
     assert built[4].params() == {"link": "dc2->dc1", "thread": "sql"}
     assert built[9].params() == {"server": "dc2"}  # a DC names its primary
@@ -90,6 +98,8 @@ def test_latency_proxies_exactly_the_links_that_cross_the_delayed_direction(ctx:
     ({"type": "crash", "server": "dc1", "dc": "dc1"}, r"give exactly one of `server` or `dc`"),
     ({"type": "clock_skew", "dc": "dc1-ro", "ms": 5}, r"\.dc: no DC named 'dc1-ro'"),
     ({"type": "partition", "between": ["dc1", "dc1-ro"]}, r"\.between: both sides contain dc1-ro"),
+    ({"type": "hold_appliers", "links": ["dc2->dc1-ro"]}, r"\.links: the topology has no link dc2->dc1-ro"),
+    ({"type": "hold_appliers", "links": "dc1->dc2"}, r"\.links: must be list"),
 ])
 def test_bad_specs_are_one_line_errors_naming_the_field(ctx: FaultContext, spec: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as failure:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.analysis.field_updates import holds, lost_writes, same
+from lab.verdicts.lost_updates import holds, lost_writes, same
 
 ROW = ("entities", "1")
 
@@ -13,7 +13,7 @@ def record(seq: int, changes: dict[str, Any] | None = None, *, kind: str = "upda
            writes: dict[str, Any] | None = None, basis: dict[str, Any] | None = None, rows: int | None = 1,
            error: str | None = None, start: float | None = None, end: float | None = None,
            dc: str = "dc1", op: str = "put", table: str = "entities") -> dict[str, Any]:
-    """One history record as WorkloadClient.write leaves it (writes default to the changes)."""
+    """One history record as Client.write leaves it (writes default to the changes)."""
     changes = changes or {}
     return {"seq": seq, "kind": kind, "table": table, "key": key, "op": op, "changes": changes,
             "writes": changes if writes is None else writes, "basis": basis, "rows_affected": rows,

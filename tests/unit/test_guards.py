@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.workload.guards import Guard, guard
+from lab.workloads.guards import Guard, guard
 
 
 @pytest.mark.parametrize(("name", "expected"), [

@@ -1,5 +1,8 @@
 """Loader edge cases on tiny hand-written run directories: formats, empty runs, damaged files, faults, samples.
 
+`write_run` lays out a results-format-1 run (the layout before the single cell engine), so these tests
+also show that such a run still loads; `write_format_2` rewrites its divergence table as format 2 writes it.
+
 The real-run behaviour (dtypes, counts against history.jsonl, parameters) is tested in
 tests/integration/test_results.py; here only what a real run cannot easily produce.
 """
@@ -13,7 +16,7 @@ import pandas as pd
 import pytest
 
 from lab import results
-from lab.experiment.results import RESULTS_FORMAT, SUMMARY_COLUMNS
+from lab.results.schema import CELL_COLUMN_NAMES, RESULTS_FORMAT
 
 CELL = "active-active.STATEMENT.strict.mariadb-10.11.deterministic.dc1_newer"
 PARAMETERS = {"topology": "active-active", "binlog_format": "STATEMENT", "guard": "strict",
@@ -21,9 +24,9 @@ PARAMETERS = {"topology": "active-active", "binlog_format": "STATEMENT", "guard"
 T0 = 1_795_000_000.0
 
 
-def write_run(root: Path, name: str = "exp-20260101T000000Z", *, results_format: object = RESULTS_FORMAT,
+def write_run(root: Path, name: str = "exp-20260101T000000Z", *, results_format: object = 1,
               started: float = T0, history: list[dict] | None = None, cells: bool = True) -> Path:
-    """A run directory as `lab run` lays it out, with one cell unless `cells=False`."""
+    """A run directory as `lab run` laid it out in results format 1, with one cell unless `cells=False`."""
     path = root / name
     (path / "cells").mkdir(parents=True)
     meta = {"results_format": results_format, "lab_version": "9.9.9", "experiment": "exp", "seed": 1,
@@ -39,7 +42,7 @@ def write_run(root: Path, name: str = "exp-20260101T000000Z", *, results_format:
         return path
     summary = {**PARAMETERS, "cell": CELL, "status": "completed", "error": "", "diverged_after_overlap": 1,
                "stuck_rows": 1, "lost_updates": 0, "diverged_after_fix": 1, "seconds": 1.5}
-    row = {column: summary.get(column, "") for column in SUMMARY_COLUMNS}
+    row = {column: summary.get(column, "") for column in CELL_COLUMN_NAMES}
     pd.DataFrame([row]).to_csv(path / "cells.csv", index=False)
     (path / "cells" / CELL).mkdir()
     (path / "cells" / CELL / "status.json").write_text(json.dumps({"replication_errors": []}))
@@ -140,6 +143,45 @@ def test_divergence_keeps_each_dcs_values_and_reads_the_verdict(tmp_path: Path) 
     unhealed = results.load(write_run(tmp_path / "again")).unhealed()
     assert unhealed[["key", "first_check", "final_check"]].astype(str).values.tolist() == [
         ["2", "after_overlap", "after_fix"]]
+
+
+def write_format_2(root: Path) -> Path:
+    """The same run as format 2 writes it: the key in `key`, and the verdict as codes."""
+    run = write_run(root, results_format=RESULTS_FORMAT)
+    (run / "cells" / CELL / "divergence.csv").write_text(
+        "key,check,table,kind,dcs,verdict,untouched,fix,lost_update_on_key,dc1.present,dc1.first_name,"
+        "dc1.version,dc2.present,dc2.first_name,dc2.version\n"
+        "2,after_overlap,users,values_differ,dc2,stuck,True,still_diverged_after_fix,False,"
+        "True,Peter,1542286599999,True,Sarah,1542286550000\n"
+        "1,after_overlap,users,values_differ,dc2,converged,False,,True,True,Paul,1,True,Sarah,2\n"
+        "2,after_fix,users,missing,dc2,stuck,True,still_diverged_after_fix,False,True,fix-2,1542286601999,False,,\n")
+    return run
+
+
+def test_both_formats_give_the_same_verdict_flags(tmp_path: Path) -> None:
+    old = results.load(write_run(tmp_path / "one")).divergence
+    new = results.load(write_format_2(tmp_path / "two")).divergence
+    new_stuck = new[new["key"] == 2]
+    for column in ("verdict", "stuck", "healed_by_fix"):
+        assert old[column].astype(object).tolist() == new_stuck[column].astype(object).tolist(), column
+    assert old["verdict_text"].tolist() == ["stuck under current guard/format; still diverged after fix"] * 2
+    assert new_stuck["never_written_again"].all() and new_stuck["verdict_text"].iloc[0] == (
+        "stuck under current guard/format; never written again by the app; still diverged after fix")
+    converged = new[new["key"] == 1].iloc[0]
+    assert converged["verdict"] == "converged" and not converged["stuck"] and pd.isna(converged["healed_by_fix"])
+    assert bool(converged["lost_update_on_key"]) and converged["table"] == "users"
+
+
+def test_format_1_held_appliers_load_as_the_hold_fault(tmp_path: Path) -> None:
+    held = [
+        {"seq": 4, "type": "event", "cell": CELL, "phase": "overlap", "event": "hold_appliers",
+         "servers": ["dc2", "dc1"], "time": T0 + 1},
+        {"seq": 5, "type": "event", "cell": CELL, "phase": "overlap", "event": "release_appliers",
+         "servers": ["dc2", "dc1"], "time": T0 + 2},
+    ]
+    intervals = results.fault_intervals(results.load(write_run(tmp_path, history=held)).faults)
+    assert intervals[["fault", "target", "healed"]].astype(str).values.tolist() == [
+        ["hold_appliers", "dc2-dc1", "True"]]
 
 
 def test_a_history_cut_off_by_a_crash_loads_with_a_warning(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from matplotlib.figure import Figure
 from test_results_loader import CELL, T0, write_run
 
-from lab import plots, results
+from lab import results
 from lab.cli import main
+from lab.results import plots
 
 
 @pytest.fixture

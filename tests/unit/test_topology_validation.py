@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import topology
+from lab.db import topology
+from lab.db.images.spec import ImageRequest
 from lab.errors import ConfigError
-from lab.images.spec import ImageRequest
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).resolve().parent / "bad_topologies"

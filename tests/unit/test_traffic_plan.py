@@ -7,9 +7,9 @@ from collections import Counter
 
 import pytest
 
-from lab.workload.keys import KeyChooser, KeySpec
-from lab.workload.plan import TrafficSpec, plan
-from lab.workload.shift import ShiftSpec
+from lab.workloads.keys import KeyChooser, KeySpec
+from lab.workloads.plan import TrafficSpec, plan
+from lab.workloads.shift import ShiftSpec
 
 
 def spec(**overrides: object) -> TrafficSpec:

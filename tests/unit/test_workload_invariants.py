@@ -30,7 +30,7 @@ ENTITY_COLUMNS = ("id", "name", "email", "plan", "version")
 
 
 def frame(columns: tuple[str, ...], rows: list[tuple]) -> pd.DataFrame:
-    """A table as WorkloadCell reads it: object columns, named even when empty."""
+    """A table as the cell reads it (lab.runner.cell.read_table): object columns, named even when empty."""
     return pd.DataFrame(rows, columns=list(columns), dtype=object)
 
 

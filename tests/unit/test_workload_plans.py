@@ -7,10 +7,10 @@ from itertools import product
 
 import pytest
 
-from lab.workload.plan import PlannedOp
 from lab.workloads.base import Slot, Workload
 from lab.workloads.documents import Documents, DocumentSettings
 from lab.workloads.orders import COLOURS, SIZES, VARIANTS, Orders, OrderSettings
+from lab.workloads.plan import PlannedOp
 from lab.workloads.tickets import Tickets, TicketSettings
 
 INTERLEAVED = [Slot("dc1", "dc1-c0"), Slot("dc2", "dc2-c0"), Slot("dc1", "dc1-c1"), Slot("dc2", "dc2-c1")]

@@ -1,1 +1,0 @@
-"""Verdicts computed from the recorded history and the rows read back from the servers."""

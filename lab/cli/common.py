@@ -1,0 +1,62 @@
+"""What every command shares: one-line errors with exit 2, progress on stderr, and naming a lab."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from lab.cli import tables
+from lab.db import state
+from lab.errors import LabError
+
+EXIT_DIVERGED = 1            # lab check / repair: the servers differ
+EXIT_EXPECTATION_FAILED = 1  # lab run: an --expect condition failed
+EXIT_ERROR = 2               # bad input or a lab error, always one line
+EXIT_INCOMPLETE = 3          # lab run: a cell could not run
+EXIT_INTERRUPTED = 130
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """LabError -> one line on stderr and exit 2; Ctrl-C/SIGTERM -> exit 130 after cleanup ran."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except LabError as exc:
+            tables.errors.print(f"error: {exc}", markup=False)
+            sys.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            tables.errors.print("interrupted: everything this command started was removed", markup=False)
+            sys.exit(EXIT_INTERRUPTED)
+
+    return wrapper
+
+
+def progress(message: str) -> None:
+    tables.errors.print(f"[lab] {message}", markup=False)
+
+
+def only_lab_name(name: str | None) -> str:
+    """The lab a command acts on: the one named, else the only one up."""
+    if name:
+        return name
+    names = state.all_names()
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise LabError("no lab is up (start one with `lab up topologies/active-active.yaml`)")
+    raise LabError(f"several labs are up ({', '.join(names)}); name one")
+
+
+def with_options(options: list[Callable[..., Any]]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Apply a list of click options to a command, in the order listed."""
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return apply

@@ -1,0 +1,81 @@
+"""`lab up`, `lab status`, `lab down` and `lab doctor`: labs on the engine, and the engine itself."""
+
+from __future__ import annotations
+
+import click
+
+from lab.cli import tables
+from lab.cli.common import friendly_errors, only_lab_name, progress, with_options
+from lab.db import cleanup, engine, state
+from lab.db import topology as topo
+
+topology_overrides = [
+    click.option("--flavor", help="Override every server's flavor, e.g. mysql:9.7 or mariadb:10.11."),
+    click.option("--binlog-format", type=click.Choice(["STATEMENT", "ROW", "MIXED"], case_sensitive=False),
+                 help="Override every server's binlog_format."),
+]
+
+
+@click.command()
+@click.argument("topology_file")
+@click.option("--name", help="Lab name (default: the topology's name). Several labs can run at once.")
+@with_options(topology_overrides)
+@friendly_errors
+def up(topology_file: str, name: str | None, flavor: str | None, binlog_format: str | None) -> None:
+    """Start a topology, wire replication and wait until every link is caught up."""
+    from lab.db import status
+    from lab.db.lab import Lab
+
+    resolved = topo.load(topo.find(topology_file), flavor=flavor, binlog_format=binlog_format)
+    lab = Lab.up(resolved, name=name, progress=progress)
+    lab.remember_overrides({"flavor": flavor, "binlog_format": binlog_format})
+    tables.show(status.server_rows(lab), title=f"lab {lab.name}: servers")
+    tables.show(status.link_rows(lab), title=f"lab {lab.name}: replication links")
+    progress(f"`lab status {lab.name}` to watch, `lab down {lab.name}` to remove")
+
+
+@click.command(name="status")
+@click.argument("name", required=False)
+@click.option("--full", is_flag=True, help="Do not shorten errors and GTID sets.")
+@friendly_errors
+def status_command(name: str | None, full: bool) -> None:
+    """Per-link IO/SQL state, lag, last error and executed GTIDs or positions."""
+    from lab.db import status
+    from lab.db.lab import Lab
+
+    lab = Lab.attach(only_lab_name(name))
+    tables.show(status.server_rows(lab), title=f"lab {lab.name}: servers")
+    tables.show(status.link_rows(lab, full=full), title=f"lab {lab.name}: replication links")
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--all", "everything", is_flag=True, help="Remove every container and network the lab ever labelled.")
+@friendly_errors
+def down(name: str | None, everything: bool) -> None:
+    """Remove a lab's containers and network (or, with --all, every lab leftover)."""
+    target = None if everything else only_lab_name(name)
+    containers, networks = cleanup.remove_lab(target)
+    progress(f"removed {containers} container(s) and {networks} network(s)")
+
+
+@click.command()
+@friendly_errors
+def doctor() -> None:
+    """Report the Docker engine, the server images and the flavors available."""
+    from lab.db.images import offline
+    from lab.db.images.resolve import local_lab_images
+
+    facts = engine.describe()
+    tables.show([{"fact": k, "value": v} for k, v in facts.items()], title="Docker engine")
+    images = local_lab_images()
+    tables.show(images or [{"image": "(none yet)", "id": "", "size_mb": ""}], title="Server images on this engine")
+    local = {row["image"] for row in images}
+    flavors = []
+    for (family, version), recipe in offline.RECIPES.items():
+        available = f"{family}:{version}" in local or recipe.tag in local
+        flavors.append({"flavor": f"{family}:{version}", "status": "ready" if available else "buildable offline",
+                        "offline_recipe": f"Debian {recipe.suite}: {' '.join(recipe.packages)}"})
+    tables.show(flavors, title="Flavors (any other official image works when it is local or pullable)")
+    leftovers = engine.client().containers.list(all=True, filters={"label": "io.mysqllab.lab"})
+    progress(f"{len(leftovers)} lab container(s) exist; running labs: {', '.join(state.all_names()) or 'none'}")

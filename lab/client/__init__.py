@@ -1,0 +1,10 @@
+"""client: one application instance bound to one DC, and the DC clocks it takes versions from.
+
+Every statement a client runs is recorded in the history with its outcome (rows affected or the
+server's errno), which is all the verdicts ever read.
+"""
+
+from lab.client.clock import AppClock, ClockRegistry
+from lab.client.recording import AUTO_KEY, Client, Outcome, key_text
+
+__all__ = ["AUTO_KEY", "AppClock", "Client", "ClockRegistry", "Outcome", "key_text"]

@@ -1,0 +1,139 @@
+"""One application instance bound to one DC, with its own connection: every statement it runs is a history record.
+
+Reads record what they returned; writes record their intent. A write's record carries `table`,
+`key`, `op` (the application operation, e.g. `put`), `changes` (the columns the user meant to
+change, with their new values), `writes` (every column the statement sets) and `basis` (the row it
+was computed from, if any). Lost updates are computed from exactly these fields
+(lab.verdicts.lost_updates). Errors (deadlock, lock wait timeout, lost connection) are outcomes,
+recorded with their errno, not crashes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pymysql
+
+from lab.client.clock import AppClock
+from lab.db.server import Server
+from lab.history import History
+
+# A history `key` to fill in after an INSERT from the AUTO_INCREMENT value the server generated.
+AUTO_KEY = "<auto_increment>"
+
+
+def key_text(values: Iterable[Any]) -> str:
+    """A primary key as one string: the value itself, or values joined by '|' for a composite key."""
+    return "|".join(str(v) for v in values)
+
+
+@dataclass
+class Outcome:
+    rows_affected: int | None
+    error: str | None
+    insert_id: int | None = None   # the AUTO_INCREMENT value an INSERT generated
+
+
+class Client:
+    """Runs and records statements for one application instance (`client_id`) in one DC.
+
+    `guard` is the update guard the application uses (lab.workloads.guards), `clock` its DC's clock.
+    `dc_index`/`dc_count` place its DC among the topology's DCs (per-DC numbering, offsets).
+    """
+
+    def __init__(self, *, dc: str, server: Server, client_id: str, history: History,
+                 clock: AppClock | None = None, guard: Any = None, dc_index: int = 0, dc_count: int = 1) -> None:
+        self.dc, self.server, self.client_id = dc, server, client_id
+        self.history = history
+        self.clock = clock or AppClock()
+        self.guard = guard
+        self.dc_index, self.dc_count = dc_index, dc_count
+        self.tags: dict[str, Any] = {}  # merged into every history record, e.g. the planned op index
+        self.session_sql: list[str] = []  # run on every new connection, e.g. SET SESSION auto_increment_offset
+        self._connection: pymysql.connections.Connection | None = None
+
+    def _conn(self) -> pymysql.connections.Connection:
+        if self._connection is None or not self._connection.open:
+            self._connection = self.server.connect(timeout=5.0, read_timeout=30.0)
+            with self._connection.cursor() as cursor:
+                for statement in self.session_sql:
+                    cursor.execute(statement)
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None and self._connection.open:
+            self._connection.close()
+        self._connection = None
+
+    def run(self, sql: str, params: dict[str, Any], kind: str, *, fetch: bool = False,
+            observe: Callable[[list[dict]], dict[str, Any]] | None = None,
+            **fields: Any) -> tuple[Outcome, list[dict]]:
+        """Run one statement and record it with its outcome.
+
+        `fetch` returns the rows; `observe` turns them into fields of the record (what a read saw), so
+        a verdict can later tell which writes the application had seen.
+        """
+        started = time.time()
+        rows: list[dict] = []
+        error: str | None = None
+        affected: int | None = None
+        insert_id: int | None = None
+        statement = sql
+        try:
+            connection = self._conn()
+            with connection.cursor() as cursor:
+                statement = cursor.mogrify(sql, params)
+                affected = cursor.execute(sql, params)
+                rows = list(cursor.fetchall()) if fetch or observe else []
+                insert_id = cursor.lastrowid or None if kind == "insert" else None
+        except pymysql.err.MySQLError as exc:
+            code = exc.args[0] if exc.args else "?"
+            error = f"{code}: {exc.args[1] if len(exc.args) > 1 else exc}"
+            self.close()
+        if fields.get("key") == AUTO_KEY:
+            fields["key"] = None if insert_id is None else str(insert_id)
+        if observe is not None:
+            fields.update(observe(rows))
+        self.history.append(
+            "op", dc=self.dc, server=self.server.name, client=self.client_id, kind=kind,
+            guard=self.guard.name if self.guard else None, statement=statement, rows_affected=affected,
+            error=error, start=started, end=time.time(), **self.tags, **fields,
+        )
+        return Outcome(affected, error, insert_id=insert_id), rows
+
+    # --- what applications do ---------------------------------------------------------------
+    def note(self, op: str, outcome: str, *, table: str, key: Any, **fields: Any) -> None:
+        """Record an application decision that ran no statement (e.g. a transition refused by validation)."""
+        self.history.append("op", dc=self.dc, server=self.server.name, client=self.client_id, kind="app",
+                            op=op, outcome=outcome, table=table, key=str(key), **self.tags, **fields)
+
+    def read_row(self, table: str, key: dict[str, Any], op: str,
+                 **fields: Any) -> tuple[Outcome, dict[str, Any] | None]:
+        """SELECT the row with this primary key; the record keeps the row it returned (`row`)."""
+        where = " AND ".join(f"{column} = %({column})s" for column in key)
+
+        def seen(rows: list[dict]) -> dict[str, Any]:
+            return {"row": rows[0] if rows else None}
+
+        outcome, rows = self.run(f"SELECT * FROM {table} WHERE {where}", dict(key), "read", observe=seen,
+                                 table=table, key=key_text(key.values()), op=op, **fields)
+        return outcome, (rows[0] if rows else None)
+
+    def select(self, sql: str, params: dict[str, Any], op: str, table: str | None = None) -> tuple[Outcome, list]:
+        """Any other read (e.g. MAX(number)+1); recorded with its result rows."""
+        return self.run(sql, params, "read_query", observe=lambda rows: {"result": rows}, table=table, op=op)
+
+    def write(self, kind: str, sql: str, params: dict[str, Any], *, table: str, key: dict[str, Any], op: str,
+              changes: dict[str, Any], writes: dict[str, Any] | None = None,
+              basis: dict[str, Any] | None = None, **fields: Any) -> Outcome:
+        """An INSERT, UPDATE or DELETE of one row, recorded with what it meant to change.
+
+        A key of `{column: AUTO_KEY}` is recorded as the AUTO_INCREMENT value the insert generated.
+        """
+        text = AUTO_KEY if AUTO_KEY in key.values() else key_text(key.values())
+        outcome, _ = self.run(sql, params, kind, table=table, key=text, op=op, changes=changes,
+                              writes=writes if writes is not None else changes, basis=basis, **fields)
+        return outcome

@@ -1,0 +1,266 @@
+"""Topology files: which servers exist, in which DC, with which binlog settings, replicating to whom."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+
+from lab import yamlfile
+from lab.db.images.spec import ImageRequest, parse_flavor
+from lab.errors import ConfigError
+from lab.yamlfile import FieldProblem
+
+BinlogFormat = Literal["STATEMENT", "ROW", "MIXED"]
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+OPTION_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
+OptionValue = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_flavor(value: str | None) -> str | None:
+    if value is not None:
+        parse_flavor(value)  # raises ValueError with a reason
+    return value
+
+
+def _normalise_format(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+class ServerSettings(_Strict):
+    """Settings a server may set, each falling back to the topology's `defaults`."""
+
+    flavor: str | None = Field(None, description="FAMILY:VERSION, e.g. mysql:9.7 or mariadb:10.11")
+    image: str | None = Field(None, description="explicit image; the flavor is then detected from the server")
+    binlog_format: BinlogFormat | None = None
+    gtid: bool | None = None
+    log_replica_updates: bool | None = None
+    options: dict[str, OptionValue] = Field(default_factory=dict, description="extra server options")
+
+    _flavor = field_validator("flavor")(_check_flavor)
+    _format = field_validator("binlog_format", mode="before")(_normalise_format)
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _option_names(cls, value: object) -> object:
+        # Checked before pydantic's union validation, whose errors would name `options.X.str` four times.
+        if isinstance(value, dict):
+            for name, option in value.items():
+                if not isinstance(name, str) or not OPTION_PATTERN.match(name):
+                    raise FieldProblem(str(name), f"option name {name!r} must look like innodb_flush_log_at_trx_commit")
+                if not isinstance(option, OptionValue):
+                    raise FieldProblem(name, f"must be a string, number or boolean (got {option!r})")
+        return value
+
+
+class Defaults(ServerSettings):
+    flavor: str | None = "mysql:9.7"
+    binlog_format: BinlogFormat | None = "STATEMENT"
+    gtid: bool | None = True
+    log_replica_updates: bool | None = True
+
+
+class ServerSpec(ServerSettings):
+    dc: str | None = Field(None, description="datacenter; defaults to the server's name")
+    role: Literal["primary", "replica"] = "primary"
+    # StrictInt: `port: true` must not quietly become port 1
+    port: StrictInt | None = Field(None, ge=1, le=65535, description="fixed host port on 127.0.0.1; default: any free")
+
+
+class LinkSpec(_Strict):
+    source: str
+    replica: str
+    delay: StrictInt = Field(0, ge=0, description="SOURCE_DELAY/MASTER_DELAY in seconds")
+    parallel_workers: StrictInt | None = Field(None, ge=0, le=1024)
+
+
+class Topology(_Strict):
+    name: str
+    description: str = ""
+    replication: Literal["one-way", "circular"] = Field(
+        ..., description="one-way forbids cycles in the links; circular allows them"
+    )
+    defaults: Defaults = Field(default_factory=Defaults)
+    servers: dict[str, ServerSpec]
+    links: list[LinkSpec] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not NAME_PATTERN.match(value):
+            raise ValueError(f"{value!r} must be lowercase letters, digits and dashes, at most 31 characters")
+        return value
+
+    @field_validator("servers", mode="before")
+    @classmethod
+    def _empty_bodies(cls, value: object) -> object:
+        """`dc1:` with nothing after it means a server with all defaults, like `dc1: {}`."""
+        if isinstance(value, dict):
+            return {name: ({} if body is None else body) for name, body in value.items()}
+        return value
+
+    @field_validator("servers")
+    @classmethod
+    def _server_names(cls, value: dict[str, ServerSpec]) -> dict[str, ServerSpec]:
+        if not value:
+            raise ValueError("at least one server is required")
+        for name in value:
+            if not NAME_PATTERN.match(name):
+                raise FieldProblem(name, f"server name {name!r} must be lowercase letters, digits and dashes, "
+                                         "at most 31 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _links_and_roles(self) -> Topology:
+        seen_replicas: dict[str, int] = {}
+        for index, link in enumerate(self.links):
+            for end in ("source", "replica"):
+                target = getattr(link, end)
+                if target not in self.servers:
+                    raise FieldProblem(f"links.{index}.{end}", f"names undefined server {target!r}",
+                                      f"define it under servers (have: {', '.join(self.servers)})")
+            if link.source == link.replica:
+                raise FieldProblem(f"links.{index}", "a server cannot replicate from itself")
+            if link.replica in seen_replicas:
+                raise FieldProblem(f"links.{index}.replica",
+                                  f"{link.replica!r} already has a source (links.{seen_replicas[link.replica]})",
+                                  "each replica has one source; multi-source is not supported")
+            seen_replicas[link.replica] = index
+        cycle = _find_cycle(self.links)
+        if cycle and self.replication == "one-way":
+            raise FieldProblem("links", f"cycle {' -> '.join(cycle)} in a one-way topology",
+                              "set replication: circular, or remove a link")
+        primaries: dict[str, list[str]] = {}
+        for name, server in self.servers.items():
+            if server.role == "primary":
+                primaries.setdefault(server.dc or name, []).append(name)
+        for dc, names in primaries.items():
+            if len(names) > 1:
+                raise FieldProblem(f"servers.{names[1]}.role", f"DC {dc!r} already has primary {names[0]!r}",
+                                  "set role: replica")
+        for name, server in self.servers.items():
+            dc = server.dc or name
+            if dc not in primaries:
+                raise FieldProblem(f"servers.{name}.dc", f"DC {dc!r} has no primary server", "set role: primary on one")
+        port_owner: dict[int, str] = {}
+        for name, server in self.servers.items():
+            if server.port is not None:
+                if server.port in port_owner:
+                    raise FieldProblem(f"servers.{name}.port", f"port {server.port} is already used by "
+                                       f"{port_owner[server.port]!r}", "give each server a distinct port")
+                port_owner[server.port] = name
+        return self
+
+
+def _find_cycle(links: list[LinkSpec]) -> list[str] | None:
+    graph: dict[str, list[str]] = {}
+    for link in links:
+        graph.setdefault(link.source, []).append(link.replica)
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in list(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+@dataclass(frozen=True)
+class ResolvedServer:
+    """A server with every default applied: what the lab actually starts."""
+
+    name: str
+    dc: str
+    role: str
+    server_id: int
+    image: ImageRequest
+    binlog_format: str
+    gtid: bool
+    log_replica_updates: bool
+    options: dict[str, OptionValue]
+    port: int | None
+
+
+@dataclass(frozen=True)
+class ResolvedTopology:
+    name: str
+    description: str
+    replication: str
+    servers: dict[str, ResolvedServer]
+    links: tuple[LinkSpec, ...]
+    source_file: str = ""
+
+    @property
+    def dcs(self) -> dict[str, str]:
+        """DC name -> its primary server."""
+        return {s.dc: s.name for s in self.servers.values() if s.role == "primary"}
+
+
+def resolve(topology: Topology, *, flavor: str | None = None, binlog_format: str | None = None,
+            source_file: str = "") -> ResolvedTopology:
+    """Apply defaults, then command-line overrides (which win over every server's own setting)."""
+    if flavor is not None:
+        try:
+            parse_flavor(flavor)
+        except ValueError as exc:
+            raise ConfigError("--flavor", "flavor", str(exc)) from None
+    if binlog_format is not None and binlog_format.upper() not in ("STATEMENT", "ROW", "MIXED"):
+        raise ConfigError("--binlog-format", "binlog_format", f"{binlog_format!r} is not STATEMENT, ROW or MIXED")
+    servers: dict[str, ResolvedServer] = {}
+    d = topology.defaults
+    for index, (name, spec) in enumerate(topology.servers.items(), start=1):
+        chosen_flavor = flavor or spec.flavor or (None if spec.image else d.flavor)
+        image_ref = None if flavor else (spec.image or (None if spec.flavor else d.image))
+        request = ImageRequest(None, None, image_ref) if image_ref else parse_flavor(chosen_flavor or "")
+        servers[name] = ResolvedServer(
+            name=name,
+            dc=spec.dc or name,
+            role=spec.role,
+            server_id=index,
+            image=request,
+            binlog_format=(binlog_format or spec.binlog_format or d.binlog_format or "STATEMENT").upper(),
+            gtid=spec.gtid if spec.gtid is not None else bool(d.gtid),
+            log_replica_updates=(
+                spec.log_replica_updates if spec.log_replica_updates is not None else bool(d.log_replica_updates)
+            ),
+            options={**d.options, **spec.options},
+            port=spec.port,
+        )
+    return ResolvedTopology(topology.name, topology.description, topology.replication, servers,
+                            tuple(topology.links), source_file)
+
+
+def load(path: str | Path, *, flavor: str | None = None, binlog_format: str | None = None) -> ResolvedTopology:
+    """Read, validate and resolve a topology file. Raises ConfigError naming file and field."""
+    path = Path(path)
+    data = yamlfile.read_mapping(path)
+    topology = yamlfile.validate(Topology, data, str(path))
+    return resolve(topology, flavor=flavor, binlog_format=binlog_format, source_file=str(path))
+
+
+def find(name_or_path: str) -> Path:
+    """Accept `topologies/x.yaml`, `x.yaml` or just `x` (looked up in the shipped topologies)."""
+    candidate = Path(name_or_path)
+    if candidate.exists():
+        return candidate
+    shipped = Path(__file__).resolve().parents[2] / "topologies" / f"{candidate.stem}.yaml"
+    return shipped if shipped.exists() else candidate

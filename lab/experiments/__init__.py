@@ -1,0 +1,79 @@
+"""experiments: experiment files, the inputs of a run. The matrix of parameters and the scenario, never outcomes.
+
+    incident   the 2019 overlap, forced cell by cell (`kind: incident`, the default)
+    timeline   traffic that shifts between DCs, with faults at given times (`kind: timeline`)
+    workload   any application model of lab.workloads across DCs (`kind: workload`)
+    common     strict models, matrix value checks, the fix, fault timeline entries
+
+`load(path)` validates a file completely (one-line errors naming the file and field) before anything
+starts; the runner (lab.runner) turns each cell of its matrix into steps.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from lab import yamlfile
+from lab.errors import ConfigError
+from lab.experiments.common import BINLOG_FORMATS, MATRIX_KEYS, Fix, TimelineEntry
+from lab.experiments.incident import Experiment, Scenario
+from lab.experiments.timeline import TimelineExperiment
+from lab.experiments.workload import EXEC_MODES, WORKLOAD_MODES, WorkloadExperiment
+
+AnyExperiment = Experiment | TimelineExperiment | WorkloadExperiment
+
+
+def known_keys() -> set[str]:
+    """Every matrix key any experiment kind knows: what `--only` may name before a file is read."""
+    from lab.workloads import Workload
+
+    knobs = {knob for workload in Workload.registry.values() for knob in workload.knobs}
+    return {*MATRIX_KEYS, "exec_mode", *knobs}
+
+
+def cell_id(parameters: dict[str, str]) -> str:
+    """The cell's parameter values in order, joined: `active-active.ROW.strict.mysql-9.7...`."""
+    return ".".join(str(value).replace(":", "-") for value in parameters.values())
+
+
+def parse_only(expressions: tuple[str, ...] | list[str]) -> dict[str, set[str]]:
+    """`binlog_format=STATEMENT,guard=strict|gte` -> {binlog_format: {STATEMENT}, guard: {strict, gte}}."""
+    keys = known_keys()
+    selection: dict[str, set[str]] = {}
+    for expression in expressions:
+        for part in filter(None, expression.split(",")):
+            key, _, value = part.partition("=")
+            key = key.strip()
+            if key not in keys or not value:
+                raise ValueError(f"--only {part!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(keys))}")
+            selection.setdefault(key, set()).update(v.strip() for v in value.split("|"))
+    return selection
+
+
+def select(cells: list[dict[str, str]], selection: dict[str, set[str]]) -> list[dict[str, str]]:
+    def keep(cell: dict[str, str]) -> bool:
+        return all(key in cell and cell[key].upper() in {v.upper() for v in wanted}
+                   for key, wanted in selection.items())
+
+    return [cell for cell in cells if keep(cell)]
+
+
+KINDS: dict[str, type[BaseModel]] = {"incident": Experiment, "timeline": TimelineExperiment,
+                                     "workload": WorkloadExperiment}
+
+
+def load(path: str | Path) -> AnyExperiment:
+    """Load an experiment file; its `kind` (incident by default, timeline, workload) picks the model."""
+    path = Path(path)
+    data = yamlfile.read_mapping(path)
+    kind = data.get("kind", "incident")
+    if kind not in KINDS:
+        raise ConfigError(str(path), "kind", f"unknown experiment kind {kind!r}", f"use one of: {', '.join(KINDS)}")
+    return yamlfile.validate(KINDS[kind], data, str(path))
+
+
+__all__ = ["BINLOG_FORMATS", "EXEC_MODES", "KINDS", "MATRIX_KEYS", "WORKLOAD_MODES", "AnyExperiment", "Experiment",
+           "Fix", "Scenario", "TimelineEntry", "TimelineExperiment", "WorkloadExperiment", "cell_id", "known_keys",
+           "load", "parse_only", "select"]

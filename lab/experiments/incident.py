@@ -1,0 +1,80 @@
+"""The incident experiment (`kind: incident`, the default): the 2019 overlap, forced cell by cell."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from lab.experiments.common import MATRIX_KEYS, Fix, ServerMatrix, UsersExperiment, _Strict
+from lab.yamlfile import FieldProblem
+
+
+class Matrix(ServerMatrix):
+    mode: list[Literal["deterministic", "concurrent"]] = Field(["deterministic"], min_length=1)
+    version_order: list[Literal["dc1_newer", "dc2_newer"]] = Field(["dc1_newer"], min_length=1)
+
+
+class OverlapWrite(_Strict):
+    """What one DC's application writes during the overlap, on every conflict row."""
+
+    value: str
+    version: int
+
+
+class LeaderWrite(_Strict):
+    row: int
+    value: str
+    version_increment: int = Field(1000, ge=1)
+
+
+class Concurrent(_Strict):
+    """Concurrent mode: both DCs write the conflict rows while replication keeps running."""
+
+    seconds: float = Field(2.0, gt=0, le=600)
+    rate_per_dc: float = Field(50.0, gt=0, description="guarded read-modify-writes per second per DC")
+    clients_per_dc: int = Field(1, ge=1, le=64)
+    clock_skew_ms: int = Field(50, ge=0, description="how far the newer DC's clock runs ahead")
+
+
+class Scenario(_Strict):
+    table: str = "users"
+    initial_value: str = "John"
+    initial_version: int = 1542286500000
+    conflict_rows: list[int] = Field(min_length=1)
+    control_rows: list[int] = Field(default_factory=list, description="rows only the leader ever writes")
+    leader_updates: int = Field(3, ge=0, description="leader-only updates per control row before the overlap")
+    overlap: dict[Literal["dc1", "dc2"], OverlapWrite]
+    leader_after: Literal["dc1", "dc2"] = "dc1"
+    leader_writes: list[LeaderWrite] = Field(default_factory=list)
+    concurrent: Concurrent = Field(default_factory=Concurrent)
+
+    @model_validator(mode="after")
+    def _rows(self) -> Scenario:
+        if set(self.overlap) != {"dc1", "dc2"}:
+            raise FieldProblem("overlap", "needs a write for both dc1 and dc2")
+        if set(self.conflict_rows) & set(self.control_rows):
+            raise FieldProblem("control_rows", "a row cannot be both a conflict row and a control row")
+        for index, write in enumerate(self.leader_writes):
+            if write.row not in self.conflict_rows + self.control_rows:
+                raise FieldProblem(f"leader_writes.{index}.row", f"row {write.row} is not seeded",
+                                   "use one of conflict_rows or control_rows")
+        return self
+
+
+class Experiment(UsersExperiment):
+    kind: Literal["incident"] = "incident"
+    name: str
+    description: str = ""
+    seed: int = 1
+    matrix: Matrix
+    scenario: Scenario
+    fix: Fix | None = None
+
+    def cells(self) -> list[dict[str, str]]:
+        """The cartesian product of the matrix, in file order."""
+        values = [getattr(self.matrix, key) for key in MATRIX_KEYS]
+        return [dict(zip(MATRIX_KEYS, combination, strict=True)) for combination in itertools.product(*values)]
+
+

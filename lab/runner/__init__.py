@@ -1,0 +1,17 @@
+"""runner: turn an experiment file into cells, run each cell's steps on a real lab, write the results.
+
+    matrix    `run_experiment`: the selected cells, one lab per (flavor, topology), reset between cells
+    plans     each experiment kind as a list of steps (`CellPlan`)
+    steps     the steps: seed, scripts of writes, held appliers, traffic, checks, probes, fix
+    cell      `Cell`: runs the steps and keeps the evidence (checks, probes, samples, the story's end)
+    outcome   the verdicts, computed from the checks, the history and the rows
+    evidence  catch-ups, link snapshots and replication errors: what monitoring saw
+    driver    planned clients on their own threads
+    sampler   divergence, lag and link state at a fixed interval while traffic runs
+"""
+
+from lab.runner.cell import Cell
+from lab.runner.matrix import RunResult, run_experiment
+from lab.runner.plans import CellPlan, plan_cell
+
+__all__ = ["Cell", "CellPlan", "RunResult", "plan_cell", "run_experiment"]

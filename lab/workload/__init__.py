@@ -1,1 +1,0 @@
-"""The application side: clients bound to one DC, their guards and clocks."""
