@@ -16,13 +16,13 @@ from typing import Any
 class History:
     """Thread-safe recorder shared by every client of a run. Keeps the current cell's records in memory too."""
 
-    def __init__(self, path: Path | None, experiment: str) -> None:
+    def __init__(self, path: Path | None, experiment: str, first_seq: int = 1) -> None:
         self.path = path
         self.experiment = experiment
         self.cell: str = ""
         self.phase: str = ""
         self._lock = threading.Lock()
-        self._sequence = itertools.count(1)
+        self._sequence = itertools.count(first_seq)
         self._handle = path.open("a", buffering=1) if path else None
         self.records: list[dict[str, Any]] = []
 
@@ -63,3 +63,32 @@ class History:
         if self._handle:
             self._handle.close()
             self._handle = None
+
+
+INTERRUPTED_SUFFIX = ".interrupted.jsonl"
+
+
+def keep_cells(path: Path, cells: set[str]) -> int:
+    """Before a killed run resumes: keep the records of `cells` (the recorded ones) in the history, move every
+    other record (a cell cut short, a line cut off) to <history>.interrupted.jsonl, and return the next `seq`.
+
+    Nothing is dropped: what the interrupted cell recorded stays readable beside the history.
+    """
+    if not path.exists():
+        return 1
+    kept, moved, last = [], [], 0
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            moved.append(line)
+            continue
+        last = max(last, int(record.get("seq") or 0))
+        (kept if record.get("cell") in cells else moved).append(line)
+    if moved:
+        with path.with_name(path.stem + INTERRUPTED_SUFFIX).open("a") as aside:
+            aside.write("".join(f"{line}\n" for line in moved))
+    scratch = path.with_name(path.name + ".tmp")
+    scratch.write_text("".join(f"{line}\n" for line in kept))
+    scratch.replace(path)
+    return last + 1

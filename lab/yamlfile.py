@@ -79,20 +79,41 @@ def _field_path(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def _describe(error: dict[str, Any]) -> tuple[str, str, str]:
-    """(field, problem, fix) for one pydantic error."""
+def _data_location(data: Any, location: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The error's location as keys of the input: a union's tag (a fault's `type` value, which pydantic puts
+    in the location) is not a key, so it is left out."""
+    found: list[Any] = []
+    current = data
+    for part in location:
+        if isinstance(current, dict) and part not in current and current.get("type") == part:
+            continue
+        found.append(part)
+        inside = isinstance(current, dict) and part in current
+        inside = inside or (isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current))
+        current = current[part] if inside else None
+    return tuple(found)
+
+
+def describe(error: dict[str, Any], data: Any = None) -> tuple[str, str, str]:
+    """(field, problem, fix) for one pydantic error; `data` is the input, to name fields as it spells them."""
     kind = error["type"]
-    location = error["loc"]
+    location = _data_location(data, tuple(error["loc"]))
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, FieldProblem):
         prefix = _field_path(location)
-        field = cause.field if prefix == "(top level)" else f"{prefix}.{cause.field}"
+        field = cause.field if prefix == "(top level)" else f"{prefix}.{cause.field}" if cause.field else prefix
         return field, cause.problem, cause.fix
     field = _field_path(location)
     if kind == "extra_forbidden":
         return field, f"unknown key {location[-1]!r}", "remove it or check its spelling"
     if kind == "missing":
         return field, "is required", "add it"
+    if kind == "union_tag_invalid":
+        context = error.get("ctx") or {}
+        return (f"{field}.type" if field != "(top level)" else "type", f"unknown type {context.get('tag')!r}",
+                f"use one of: {context.get('expected_tags', '').replace(chr(39), '')}")
+    if kind == "union_tag_not_found":
+        return field, "needs a `type`", "add e.g. type: partition"
     message = error["msg"]
     if message.startswith("Value error, "):
         return field, message[len("Value error, "):], ""
@@ -107,7 +128,7 @@ def validate(model: type[Model], data: dict[str, Any], source: str) -> Model:
         errors = exc.errors()
         # A misspelt key also makes the real key "missing"; the unknown key is the one to show.
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-        field, problem, fix = _describe(first)
+        field, problem, fix = describe(first, data)
         if len(errors) > 1:
             problem += f" [and {len(errors) - 1} more problem(s)]"
         raise ConfigError(source, field, _one_line(problem), fix) from None

@@ -102,6 +102,9 @@ class TableSchema:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def column(self, name: str) -> Column:
+        return next(column for column in self.columns if column.name == name)
+
     @property
     def key_names(self) -> list[str]:
         return [c.name for c in self.key]
@@ -159,6 +162,10 @@ def reconcile(schemas: Mapping[str, TableSchema]) -> TableSchema:
             detail = "; ".join(filter(None, [missing and f"missing {', '.join(missing)}",
                                              extra and f"extra {', '.join(extra)}"]))
             raise LabError(f"table {other.ref} differs in columns on {dc} vs {ref_dc}: {detail}")
+        for mine, theirs in zip(reference.columns, (other.column(n) for n in reference.column_names), strict=True):
+            if mine.kind is not theirs.kind:
+                raise LabError(f"table {other.ref}: column {mine.name} is {theirs.data_type} on {dc} but "
+                               f"{mine.data_type} on {ref_dc}; the values cannot be compared (align the schemas)")
         if other.key_names != reference.key_names:
             raise LabError(f"table {other.ref} has primary key ({', '.join(other.key_names)}) on {dc} but "
                            f"({', '.join(reference.key_names)}) on {ref_dc}")

@@ -131,10 +131,11 @@ class DCPool:
                     opened[dc] = future.result()
                 except LabError as exc:
                     failure = failure or exc
-        pool = cls(opened)
-        if failure:
-            pool.close()
+        if failure:  # close what did open; never compare with a DC missing
+            for session in opened.values():
+                session.close()
             raise failure
+        pool = cls(opened)
         try:
             # start every snapshot at (nearly) the same moment
             pool.map(lambda s: s.start_snapshot() if snapshot else s.read_without_snapshot())

@@ -10,9 +10,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
+from lab.cli import tables
 from lab.cli.check import check, repair
+from lab.cli.common import EXIT_ERROR, EXIT_INTERRUPTED
 from lab.cli.images import images
 from lab.cli.labs import doctor, down, status_command, up
 from lab.cli.report import report_command
@@ -28,4 +32,21 @@ def main() -> None:
 for command in (up, status_command, down, doctor, run_command, demo, images, check, repair, report_command):
     main.add_command(command)
 
-__all__ = ["main"]
+
+def entry(argv: list[str] | None = None) -> None:
+    """The `lab` command: `main` with usage errors as one line naming the option (exit 2), like every other
+    bad input, instead of click's usage block."""
+    try:
+        main.main(args=argv, prog_name="lab", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        command = exc.ctx.command_path if isinstance(exc, click.UsageError) and exc.ctx else "lab"
+        tables.errors.print(f"error: {command}: {' '.join(exc.format_message().split())} "
+                            f"(see `{command} --help`)", markup=False)
+        sys.exit(EXIT_ERROR)
+
+
+__all__ = ["entry", "main"]

@@ -11,6 +11,7 @@ from lab.cli import tables
 from lab.cli.common import EXIT_EXPECTATION_FAILED, EXIT_INCOMPLETE, friendly_errors, progress, with_options
 from lab.errors import LabError
 from lab.results import schema
+from lab.results.writer import RunDirectory
 
 DEMO_SELECTION = "mode=deterministic,version_order=dc1_newer,topology=active-passive|active-active"
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
@@ -25,21 +26,31 @@ def _draw(run_dir: Path) -> None:
         progress(f"could not draw the plots ({type(exc).__name__}: {exc}); results are intact")
 
 
-def run_experiment_file(experiment_file: str, only: tuple[str, ...], seed: int | None, results: str,
-                        expect: tuple[str, ...], plots: bool) -> None:
+def run_experiment_file(experiment_file: str | None, only: tuple[str, ...], seed: int | None, results: str,
+                        expect: tuple[str, ...], plots: bool, resume: Path | None = None) -> None:
     from lab import experiments
     from lab.results import expect as expectations
     from lab.results.summary import constant_parameters, terminal_rows
-    from lab.runner import run_experiment
+    from lab.runner import resume_experiment, run_experiment
 
-    experiment = experiments.load(experiment_file)
+    if (experiment_file is None) == (resume is None):
+        raise LabError("lab run: give an EXPERIMENT_FILE, or --resume RUN_DIR to continue a run that was killed")
+    if resume is not None and (only or seed is not None):
+        raise LabError("--resume: a resumed run keeps the cells and seed it was started with; drop --only/--seed")
+    if resume is not None:
+        RunDirectory.open(resume)  # a directory that is no run of this lab is refused before anything starts
+    source = str(resume / schema.EXPERIMENT_COPY) if resume is not None else str(experiment_file)
+    experiment = experiments.load(source)
     try:
         selection = experiments.parse_only(only)
         wanted = [expectations.parse(text, [*schema.CELL_COLUMN_NAMES, *experiment.summary_columns()])
                   for text in expect]
     except ValueError as exc:
         raise LabError(str(exc)) from None
-    result = run_experiment(experiment_file, only=selection, seed=seed, results_root=results, progress=progress)
+    if resume is not None:
+        result = resume_experiment(resume, progress=progress)
+    else:
+        result = run_experiment(source, only=selection, seed=seed, results_root=results, progress=progress)
     summaries = result.summaries
     parameters = experiment.parameter_keys()
     if plots:
@@ -72,17 +83,19 @@ run_options = [
 
 
 @click.command(name="run")
-@click.argument("experiment_file")
+@click.argument("experiment_file", required=False)
 @with_options(run_options)
+@click.option("--resume", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="RUN_DIR",
+              help="Continue a run that was killed: keep its recorded cells, run the rest (instead of a file).")
 @friendly_errors
-def run_command(experiment_file: str, only: tuple[str, ...], seed: int | None, results: str,
-                expect: tuple[str, ...], plots: bool) -> None:
+def run_command(experiment_file: str | None, only: tuple[str, ...], seed: int | None, results: str,
+                expect: tuple[str, ...], plots: bool, resume: Path | None) -> None:
     """Run an experiment's matrix on real servers and write a results directory.
 
     Exit codes: 0 every cell completed (divergence found is reported, not an error);
     1 an --expect condition failed; 2 bad input or lab error; 3 some cell failed; 130 interrupted.
     """
-    run_experiment_file(experiment_file, only, seed, results, expect, plots)
+    run_experiment_file(experiment_file, only, seed, results, expect, plots, resume)
 
 
 @click.command()
@@ -91,7 +104,20 @@ def run_command(experiment_file: str, only: tuple[str, ...], seed: int | None, r
 @friendly_errors
 def demo(flavor: str, only: tuple[str, ...], seed: int | None, results: str, expect: tuple[str, ...],
          plots: bool) -> None:
-    """The incident demo: deterministic 2-DC cells of experiments/wix-incident.yaml, all formats and guards."""
-    experiment = EXPERIMENTS / "wix-incident.yaml"
-    run_experiment_file(str(experiment), (DEMO_SELECTION + f",flavor={flavor}", *only), seed, results, expect,
-                        plots)
+    """The incident demo: deterministic 2-DC cells of experiments/wix-incident.yaml, all formats and guards.
+
+    --only narrows the demo's own selection (it never widens it).
+    """
+    from lab import experiments
+    from lab.db.images.spec import parse_flavor
+
+    try:
+        parse_flavor(flavor)
+        chosen = experiments.parse_only([DEMO_SELECTION, f"flavor={flavor}"])
+        for key, values in experiments.parse_only(only).items():
+            chosen[key] = chosen[key] & values if key in chosen else values
+    except ValueError as exc:
+        raise LabError(f"--flavor {flavor}: {exc}" if "FAMILY" in str(exc) or "flavor" in str(exc) else str(exc)) \
+            from None
+    expressions = [f"{key}={'|'.join(sorted(values)) or '(none)'}" for key, values in chosen.items()]
+    run_experiment_file(str(EXPERIMENTS / "wix-incident.yaml"), tuple(expressions), seed, results, expect, plots)

@@ -13,7 +13,7 @@ from rich.table import Table
 # Pipes and CI logs are not terminals; do not fold tables to 80 columns there.
 _WIDTH = None if sys.stdout.isatty() else 220
 console = Console(highlight=False, soft_wrap=False, width=_WIDTH)
-errors = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 220)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)  # an error stays one line, however long
 
 
 def render(rows: Iterable[Mapping[str, Any]], title: str | None = None, columns: list[str] | None = None) -> Table:

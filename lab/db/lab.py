@@ -66,46 +66,64 @@ class Lab:
     @classmethod
     def up(cls, topology: topo.ResolvedTopology, *, name: str | None = None, progress: Progress = _quiet,
            catch_up_timeout: float = 60.0) -> Lab:
-        """Start every server in parallel, wire replication, and wait until all links are caught up."""
+        """Start every server in parallel, wire replication, and wait until all links are caught up.
+
+        The name is claimed first, so two commands starting the same lab cannot mix their containers.
+        Whatever goes wrong, everything this call created is removed and the error is one line.
+        """
         lab_name = name or topology.name
-        client = engine.client()
-        if client.containers.list(all=True, filters={"label": [f"{labels.LAB}={lab_name}"]}):
-            raise LabError(f"lab {lab_name!r} is already up (run `lab down {lab_name}` first, or use --name)")
-        for spec in topology.servers.values():
-            if spec.port is not None and not srv.port_is_free(spec.port):
-                raise LabError(f"{topology.source_file or topology.name}: servers.{spec.name}.port: "
-                               f"127.0.0.1:{spec.port} is already in use (free it, or remove the port)")
-        started = time.monotonic()
-        timings: dict[str, float] = {}
-        images = cls._prepare_images(topology, progress)
-        timings["images"] = time.monotonic() - started
+        if not topo.NAME_PATTERN.match(lab_name):
+            raise LabError(f"--name {lab_name!r}: a lab name is lowercase letters, digits and dashes, at most 31 "
+                           "characters (it names containers and networks)")
+        with state.claim(lab_name):
+            client = engine.client()
+            if client.containers.list(all=True, filters={"label": [f"{labels.LAB}={lab_name}"]}):
+                raise LabError(f"lab {lab_name!r} is already up (run `lab down {lab_name}` first, or use --name)")
+            for spec in topology.servers.values():
+                if spec.port is not None and not srv.port_is_free(spec.port):
+                    raise LabError(f"{topology.source_file or topology.name}: servers.{spec.name}.port: "
+                                   f"127.0.0.1:{spec.port} is already in use (free it, or remove the port)")
+            started = time.monotonic()
+            images = cls._prepare_images(topology, progress)
+            timings = {"images": time.monotonic() - started}
+            pool = ThreadPoolExecutor(max_workers=max(2, len(topology.servers)))
+            try:
+                with cleanup.sigterm_as_interrupt():
+                    return cls._start(lab_name, topology, images, pool, started, timings, progress,
+                                      catch_up_timeout)
+            except BaseException as exc:
+                pool.shutdown(wait=True, cancel_futures=True)
+                cleanup.remove_lab(lab_name)
+                if isinstance(exc, APIError):
+                    raise LabError(f"lab {lab_name!r}: the Docker engine refused a step of the start "
+                                   f"({getattr(exc, 'explanation', exc)}); was it removed meanwhile, e.g. by "
+                                   "`lab down --all`?") from None
+                raise
+            finally:
+                pool.shutdown(wait=False)
+
+    @classmethod
+    def _start(cls, lab_name: str, topology: topo.ResolvedTopology, images: dict[str, SeededImage],
+               pool: ThreadPoolExecutor, started: float, timings: dict[str, float], progress: Progress,
+               catch_up_timeout: float) -> Lab:
         credentials = Credentials.generate()
-        pool = ThreadPoolExecutor(max_workers=max(2, len(topology.servers)))
-        try:
-            with cleanup.sigterm_as_interrupt():
-                client.networks.create(srv.network_name(lab_name), driver="bridge",
-                                       labels={**labels.for_lab(lab_name), labels.TOPOLOGY: topology.name})
-                state.save(lab_name, topology.source_file, {}, credentials)
-                progress(f"starting {len(topology.servers)} servers")
-                servers = dict(zip(topology.servers, pool.map(
-                    lambda spec: cls._start_server(lab_name, topology, spec, images[spec.name], credentials),
-                    topology.servers.values()), strict=True))
-                timings["servers_ready"] = time.monotonic() - started
-                lab = cls(lab_name, topology, servers, credentials, timings)
-                progress("wiring replication")
-                lab._wire_all(pool)
-                result = lab.catch_up(timeout=catch_up_timeout)
-                timings["caught_up"] = time.monotonic() - started
-                if not result.caught_up:
-                    raise ReplicationError(result.summary())
-                progress(f"up in {timings['caught_up']:.1f}s")
-                return lab
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            cleanup.remove_lab(lab_name)
-            raise
-        finally:
-            pool.shutdown(wait=False)
+        engine.client().networks.create(srv.network_name(lab_name), driver="bridge",
+                                        labels={**labels.for_lab(lab_name), labels.TOPOLOGY: topology.name})
+        state.save(lab_name, topology.source_file, {}, credentials)
+        progress(f"starting {len(topology.servers)} servers")
+        servers = dict(zip(topology.servers, pool.map(
+            lambda spec: cls._start_server(lab_name, topology, spec, images[spec.name], credentials),
+            topology.servers.values()), strict=True))
+        timings["servers_ready"] = time.monotonic() - started
+        lab = cls(lab_name, topology, servers, credentials, timings)
+        progress("wiring replication")
+        lab._wire_all(pool)
+        result = lab.catch_up(timeout=catch_up_timeout)
+        timings["caught_up"] = time.monotonic() - started
+        if not result.caught_up:
+            raise ReplicationError(result.summary())
+        progress(f"up in {timings['caught_up']:.1f}s")
+        return lab
 
     @staticmethod
     def _prepare_images(topology: topo.ResolvedTopology, progress: Progress) -> dict[str, SeededImage]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
 from lab.db.credentials import Credentials
+from lab.db.topology import NAME_PATTERN
+from lab.errors import LabError
 
 
 def state_dir() -> Path:
@@ -18,6 +23,8 @@ def state_dir() -> Path:
 
 
 def _path(lab_name: str) -> Path:
+    if not NAME_PATTERN.match(lab_name):
+        raise LabError(f"{lab_name!r} is not a lab name: lowercase letters, digits and dashes, at most 31 characters")
     return state_dir() / f"{lab_name}.json"
 
 
@@ -47,3 +54,21 @@ def remove(lab_name: str) -> None:
 def all_names() -> list[str]:
     directory = state_dir()
     return sorted(p.stem for p in directory.glob("*.json")) if directory.exists() else []
+
+
+@contextmanager
+def claim(lab_name: str) -> Iterator[None]:
+    """Hold a lab's name while it starts (an exclusive lock on <state>/<name>.lock, released at exit or death):
+    a second command starting the same name fails at once instead of mixing containers with the first."""
+    directory = state_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(_path(lab_name).with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LabError(f"lab {lab_name!r} is being started by another command; wait for it, or use another "
+                           "--name") from None
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock

@@ -21,7 +21,7 @@ OptionValue = str | int | float | bool
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def _check_flavor(value: str | None) -> str | None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lab.db.images.spec import parse_flavor
 from lab.db.topology import find as find_topology
+from lab.db.topology import load as load_topology
+from lab.faults.params import FaultSpec
+from lab.faults.targets import Names, TargetError, overlapping
 from lab.results import schema
 from lab.results.schema import PARAMETERS
 from lab.workloads.guards import Guard
@@ -15,11 +19,23 @@ from lab.workloads.users import Users
 from lab.yamlfile import FieldProblem
 
 MATRIX_KEYS = PARAMETERS
+NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+def check_name(value: str) -> str:
+    """An experiment's name names its results directories: no path separators, quotes or spaces."""
+    if not NAME.match(value):
+        raise ValueError(f"must be lowercase letters, digits, '-', '_' or '.', at most 64 (it names the results "
+                         f"directory), got {value!r}")
+    return value
+
+
+ExperimentName = Annotated[str, AfterValidator(check_name)]
 BINLOG_FORMATS = ("STATEMENT", "ROW", "MIXED")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def upper_formats(value: object) -> object:
@@ -69,20 +85,31 @@ class Fix(_Strict):
 class TimelineEntry(_Strict):
     """`at` seconds after traffic starts, start `fault`; heal it `for` seconds later (or at the end)."""
 
-    at: float = Field(ge=0)
-    fault: dict[str, Any]
-    duration: float | None = Field(None, alias="for", gt=0)
+    at: float = Field(ge=0, description="seconds after the traffic starts")
+    fault: FaultSpec
+    duration: float | None = Field(None, alias="for", gt=0, description="seconds until the heal (default: the end)")
 
-    @field_validator("fault")
-    @classmethod
-    def _fault(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from lab.faults import kinds
+    @property
+    def end(self) -> float:
+        return self.at + self.duration if self.duration is not None else float("inf")
 
-        if "type" not in value:
-            raise ValueError("a fault needs a `type`, e.g. {type: partition, between: [dc1, dc2]}")
-        if value["type"] not in kinds():
-            raise ValueError(f"unknown fault type {value['type']!r}; known: {', '.join(kinds())}")
-        return value
+
+def check_timeline(timeline: list[TimelineEntry], topologies: list[str]) -> None:
+    """Every name a fault uses must exist in every topology of the matrix, and no two faults may hold the same
+    server, link thread or applier at the same time (the second could not take effect)."""
+    for topology in topologies:
+        names = Names.of(load_topology(find_topology(topology)))
+        for index, entry in enumerate(timeline):
+            try:
+                names.check(entry.fault)
+            except TargetError as exc:
+                raise FieldProblem(f"timeline.{index}.fault.{exc.field}", f"{exc.problem} in topology {topology}",
+                                   exc.fix) from None
+    clash = overlapping((index, entry.at, entry.end, entry.fault.holds()) for index, entry in enumerate(timeline))
+    if clash:
+        first, second, held = clash
+        raise FieldProblem(f"timeline.{second}", f"overlaps timeline.{first}: both hold {held} at the same time",
+                           "move one of them, or give the first one a `for` that ends before the second starts")
 
 
 
@@ -110,3 +137,14 @@ class UsersExperiment(_Strict):
     def summary_columns(self) -> list[str]:
         """cells.csv columns beyond the lab's own: those of the `users` workload its cells run."""
         return schema.workload_columns([], list(Users.operations), [])
+
+
+def check_clocks(skews: dict[str, int], topologies: list[str]) -> None:
+    """`clock_skew_ms` names DCs: each must be a DC of every topology of the matrix."""
+    for topology in topologies:
+        names = Names.of(load_topology(find_topology(topology)))
+        for dc in skews:
+            try:
+                names.dc(dc, f"clock_skew_ms.{dc}")
+            except TargetError as exc:
+                raise FieldProblem(exc.field, f"{exc.problem} in topology {topology}", exc.fix) from None

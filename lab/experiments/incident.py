@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from lab.experiments.common import MATRIX_KEYS, Fix, ServerMatrix, UsersExperiment, _Strict
+from lab.experiments.common import MATRIX_KEYS, ExperimentName, Fix, ServerMatrix, UsersExperiment, _Strict
 from lab.yamlfile import FieldProblem
 
 
@@ -65,7 +65,7 @@ class Scenario(_Strict):
 
 class Experiment(UsersExperiment):
     kind: Literal["incident"] = "incident"
-    name: str
+    name: ExperimentName
     description: str = ""
     seed: int = 1
     matrix: Matrix

@@ -5,9 +5,17 @@ from __future__ import annotations
 import itertools
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from lab.experiments.common import Fix, ServerMatrix, TimelineEntry, UsersExperiment
+from lab.experiments.common import (
+    ExperimentName,
+    Fix,
+    ServerMatrix,
+    TimelineEntry,
+    UsersExperiment,
+    check_clocks,
+    check_timeline,
+)
 from lab.workloads.plan import TrafficSpec
 
 
@@ -15,7 +23,7 @@ class TimelineExperiment(UsersExperiment):
     """Traffic that shifts between DCs, with faults at given times: the incident as it happens in production."""
 
     kind: Literal["timeline"]
-    name: str
+    name: ExperimentName
     description: str = ""
     seed: int = 1
     matrix: ServerMatrix
@@ -24,6 +32,12 @@ class TimelineExperiment(UsersExperiment):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     sample_interval: float = Field(1.0, gt=0, le=60)
     fix: Fix | None = None
+
+    @model_validator(mode="after")
+    def _names(self) -> TimelineExperiment:
+        check_timeline(self.timeline, self.matrix.topology)
+        check_clocks(self.clock_skew_ms, self.matrix.topology)
+        return self
 
     def cells(self) -> list[dict[str, str]]:
         keys = ("topology", "binlog_format", "guard", "flavor")

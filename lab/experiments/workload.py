@@ -9,10 +9,13 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from lab.experiments.common import (
     BINLOG_FORMATS,
+    ExperimentName,
     TimelineEntry,
     _Strict,
+    check_clocks,
     check_flavors,
     check_guards,
+    check_timeline,
     check_topologies,
 )
 from lab.results import schema
@@ -38,7 +41,7 @@ class WorkloadExperiment(_Strict):
     """
 
     kind: Literal["workload"]
-    name: str
+    name: ExperimentName
     description: str = ""
     seed: int = 1
     workload: dict[str, Any]
@@ -105,6 +108,8 @@ class WorkloadExperiment(_Strict):
                 bad = [v for v in values if v not in allowed]
                 if bad:
                     raise FieldProblem(f"matrix.{key}", f"unknown value {bad[0]!r}", f"use: {', '.join(allowed)}")
+        check_timeline(self.timeline, self.matrix["topology"])
+        check_clocks(self.clock_skew_ms, self.matrix["topology"])
         return self
 
     def workload_class(self) -> type:

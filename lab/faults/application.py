@@ -6,7 +6,7 @@ from typing import Any
 
 from lab.faults.base import Fault
 from lab.faults.context import FaultContext
-from lab.faults.params import SpecReader
+from lab.faults.params import ClockSkewParams
 
 
 class ClockSkew(Fault):
@@ -16,9 +16,7 @@ class ClockSkew(Fault):
 
     def __init__(self, ctx: FaultContext, dc: str, ms: int) -> None:
         super().__init__(ctx)
-        if dc not in ctx.lab.topology.dcs:
-            raise ctx.error("dc", f"no DC named {dc!r}", f"use one of: {', '.join(ctx.lab.topology.dcs)}")
-        self.dc, self.ms = dc, int(ms)
+        self.dc, self.ms = ctx.dc(dc), int(ms)
 
     def params(self) -> dict[str, Any]:
         return {"dc": self.dc, "ms": self.ms}
@@ -30,9 +28,5 @@ class ClockSkew(Fault):
         return {"skew_ms": self.ctx.clocks.adjust(self.dc, -self.ms)}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> ClockSkew:
-        reader = SpecReader.of(ctx, spec)
-        dc = reader.get("dc", str)
-        ms = reader.get("ms", int)
-        reader.done()
-        return cls(ctx, dc, ms)
+    def from_params(cls, ctx: FaultContext, params: ClockSkewParams) -> ClockSkew:
+        return cls(ctx, params.dc, params.ms)

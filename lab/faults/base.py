@@ -23,7 +23,7 @@ class FaultError(LabError):
 
 
 class Fault(ABC):
-    """One injectable failure. Subclasses set `kind`, implement `_start`/`_heal`/`params` and `from_spec`."""
+    """One injectable failure. Subclasses set `kind`, implement `_start`/`_heal`/`params` and `from_params`."""
 
     kind: ClassVar[str] = ""
     registry: ClassVar[dict[str, type[Fault]]] = {}
@@ -42,7 +42,7 @@ class Fault(ABC):
     # --- what subclasses provide ----------------------------------------------------------
     @abstractmethod
     def params(self) -> dict[str, Any]:
-        """The fault's parameters, JSON-friendly: enough to rebuild it with `from_spec`."""
+        """The fault's parameters, JSON-friendly: enough to rebuild it with `lab.faults.build`."""
 
     @abstractmethod
     def _start(self) -> dict[str, Any] | None:
@@ -53,7 +53,8 @@ class Fault(ABC):
         """Undo whatever `_start` did, even partially; safe to run twice."""
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> Fault:  # pragma: no cover - every subclass overrides
+    def from_params(cls, ctx: FaultContext, params: Any) -> Fault:  # pragma: no cover - every subclass overrides
+        """The fault for parameters checked by lab.faults.params (its names are resolved here, against the lab)."""
         raise NotImplementedError
 
     # --- the protocol -------------------------------------------------------------------

@@ -1,13 +1,13 @@
-"""What faults act on: the lab, its history, the per-DC clocks, and name resolution for targets.
+"""What faults act on: the lab, its history, the per-DC clocks, and the lab's servers for a fault's names.
 
-Targets are written as DC names (`dc1`) or server names (`dc1-ro`). For network faults a DC
-means every server in it (`server:dc1` picks only the server of that name); for links and
-server faults a DC means its primary (`dc1->dc2`).
+Names resolve through lab.faults.targets, the same resolver an experiment file is checked with at
+load; here they become the lab's `Server` and `Link` objects.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from lab.client.clock import ClockRegistry
 from lab.db import server as srv
@@ -15,6 +15,7 @@ from lab.db.lab import Lab
 from lab.db.replication import Link
 from lab.db.server import Server
 from lab.errors import ConfigError
+from lab.faults.targets import Names, TargetError
 from lab.history import History
 
 
@@ -29,42 +30,43 @@ class FaultContext:
     def network(self) -> str:
         return srv.network_name(self.lab.name)
 
+    @cached_property
+    def names(self) -> Names:
+        return Names.of(self.lab.topology)
+
     def error(self, field_name: str, problem: str, fix: str = "") -> ConfigError:
         return ConfigError(self.source, field_name or "fault", problem, fix)
 
+    def _resolved(self, error: TargetError) -> ConfigError:
+        return self.error(error.field, error.problem, error.fix)
+
     def servers(self, name: str, field_name: str = "server") -> list[Server]:
-        """Every server of a DC, or one server: `server:NAME` (or a NAME that is not also a DC's name)."""
-        if name.startswith("server:"):
-            return [self.server(name.removeprefix("server:"), field_name)]
-        members = [s for s in self.lab.servers.values() if s.dc == name]
-        if members:
-            return members
-        if name in self.lab.servers:
-            return [self.lab.servers[name]]
-        known = sorted(set(self.lab.servers) | {s.dc for s in self.lab.servers.values()})
-        raise self.error(field_name, f"no server or DC named {name!r}", f"use one of: {', '.join(known)}")
+        """Every server of a DC, or one server (`server:NAME`, or a NAME that is not also a DC's name)."""
+        try:
+            return [self.lab.servers[n] for n in self.names.group(name, field_name)]
+        except TargetError as exc:
+            raise self._resolved(exc) from None
 
     def server(self, name: str, field_name: str = "server") -> Server:
         """One server: a server name, or a DC name meaning its primary."""
-        if name in self.lab.servers:
-            return self.lab.servers[name]
-        primary = self.lab.topology.dcs.get(name)
-        if primary is None:
-            known = sorted(set(self.lab.servers) | set(self.lab.topology.dcs))
-            raise self.error(field_name, f"no server or DC named {name!r}", f"use one of: {', '.join(known)}")
-        return self.lab.servers[primary]
+        try:
+            return self.lab.servers[self.names.server(name, field_name)]
+        except TargetError as exc:
+            raise self._resolved(exc) from None
+
+    def dc(self, name: str, field_name: str = "dc") -> str:
+        try:
+            return self.names.dc(name, field_name)
+        except TargetError as exc:
+            raise self._resolved(exc) from None
 
     def link(self, text: str, field_name: str = "link") -> Link:
         """`source->replica`, each a server or a DC (its primary); must be a link of the topology."""
-        parts = [p.strip() for p in text.split("->")]
-        if len(parts) != 2 or not all(parts):
-            raise self.error(field_name, f"{text!r} is not SOURCE->REPLICA", "write e.g. dc1->dc2")
-        source, replica = (self.server(p, field_name) for p in parts)
-        for link in self.lab.links:
-            if link.source.name == source.name and link.replica.name == replica.name:
-                return link
-        have = ", ".join(f"{link.source.name}->{link.replica.name}" for link in self.lab.links) or "none"
-        raise self.error(field_name, f"the topology has no link {source.name}->{replica.name}", f"links: {have}")
+        try:
+            source, replica = self.names.link(text, field_name)
+        except TargetError as exc:
+            raise self._resolved(exc) from None
+        return next(link for link in self.lab.links if (link.source.name, link.replica.name) == (source, replica))
 
     def incoming_links(self, server: Server) -> list[Link]:
         return [link for link in self.lab.links if link.replica.name == server.name]

@@ -17,7 +17,7 @@ from lab.db.sql import query
 from lab.faults import threads
 from lab.faults.base import Fault, FaultError
 from lab.faults.context import FaultContext
-from lab.faults.params import SpecReader, non_negative, positive
+from lab.faults.params import DelayParams, ExecModeParams, HoldAppliersParams, SkipEventParams, StopThreadParams
 
 FAILED_GTID = re.compile(r"failed executing transaction '([^']+)'")
 
@@ -49,10 +49,7 @@ class StopThread(LinkFault):
 
     def __init__(self, ctx: FaultContext, link: str | Link, thread: str) -> None:
         super().__init__(ctx, link)
-        thread = thread.lower()
-        if thread not in ("io", "sql"):
-            raise ctx.error("thread", f"must be 'io' or 'sql', got {thread!r}")
-        self.thread = thread
+        self.thread = thread.lower()
 
     @property
     def statement_thread(self) -> str:
@@ -71,13 +68,8 @@ class StopThread(LinkFault):
         return {}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> StopThread:
-        reader = SpecReader.of(ctx, spec)
-        link = reader.get("link", str)
-        implied = {"stop_io": "io", "stop_sql": "sql"}.get(reader.kind)
-        thread = implied or reader.get("thread", str)
-        reader.done()
-        return cls(ctx, link, thread)
+    def from_params(cls, ctx: FaultContext, params: StopThreadParams) -> StopThread:
+        return cls(ctx, params.link, str(params.thread))
 
 
 
@@ -112,13 +104,8 @@ class HoldAppliers(Fault):
         return {"servers": [replica.name for replica in self.replicas]}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> HoldAppliers:
-        reader = SpecReader.of(ctx, spec)
-        links = reader.get("links", list, None)
-        if links is not None and not all(isinstance(link, str) for link in links):
-            raise reader.error("links", "must be a list of SOURCE->REPLICA strings")
-        reader.done()
-        return cls(ctx, links)
+    def from_params(cls, ctx: FaultContext, params: HoldAppliersParams) -> HoldAppliers:
+        return cls(ctx, params.links)
 
 class ReplicationDelay(LinkFault):
     """SOURCE_DELAY / MASTER_DELAY: the applier holds each event this long after the source committed it.
@@ -131,8 +118,6 @@ class ReplicationDelay(LinkFault):
 
     def __init__(self, ctx: FaultContext, link: str | Link, seconds: int) -> None:
         super().__init__(ctx, link)
-        if seconds < 0:
-            raise ctx.error("seconds", "must be >= 0")
         self.seconds = int(seconds)
         self.previous: int | None = None
 
@@ -160,12 +145,8 @@ class ReplicationDelay(LinkFault):
         return {"restored_seconds": restore, **cleared}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> ReplicationDelay:
-        reader = SpecReader.of(ctx, spec)
-        link = reader.get("link", str)
-        seconds = reader.get("seconds", int, check=non_negative)
-        reader.done()
-        return cls(ctx, link, seconds)
+    def from_params(cls, ctx: FaultContext, params: DelayParams) -> ReplicationDelay:
+        return cls(ctx, params.link, params.seconds)
 
 
 class ExecMode(LinkFault):
@@ -179,8 +160,6 @@ class ExecMode(LinkFault):
     def __init__(self, ctx: FaultContext, link: str | Link, mode: str = "IDEMPOTENT") -> None:
         super().__init__(ctx, link)
         self.mode = mode.upper()
-        if self.mode not in ("IDEMPOTENT", "STRICT"):
-            raise ctx.error("mode", f"must be IDEMPOTENT or STRICT, got {mode!r}")
         self.previous: str | None = None
 
     def params(self) -> dict[str, Any]:
@@ -211,12 +190,8 @@ class ExecMode(LinkFault):
         return {"restored_mode": restore}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> ExecMode:
-        reader = SpecReader.of(ctx, spec)
-        link = reader.get("link", str)
-        mode = reader.get("mode", str, "IDEMPOTENT")
-        reader.done()
-        return cls(ctx, link, mode)
+    def from_params(cls, ctx: FaultContext, params: ExecModeParams) -> ExecMode:
+        return cls(ctx, params.link, params.mode)
 
 
 class SkipEvent(LinkFault):
@@ -231,8 +206,6 @@ class SkipEvent(LinkFault):
 
     def __init__(self, ctx: FaultContext, link: str | Link, count: int = 1, wait_s: float = 2.0) -> None:
         super().__init__(ctx, link)
-        if count < 1:
-            raise ctx.error("count", "must be >= 1")
         self.count, self.wait_s = int(count), float(wait_s)
 
     def params(self) -> dict[str, Any]:
@@ -291,10 +264,5 @@ class SkipEvent(LinkFault):
         return {}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> SkipEvent:
-        reader = SpecReader.of(ctx, spec)
-        link = reader.get("link", str)
-        count = reader.get("count", int, 1, check=positive)
-        wait = reader.get("wait_s", float, 2.0, check=non_negative)
-        reader.done()
-        return cls(ctx, link, count, wait)
+    def from_params(cls, ctx: FaultContext, params: SkipEventParams) -> SkipEvent:
+        return cls(ctx, params.link, params.count, params.wait_s)

@@ -19,20 +19,8 @@ from lab.faults.context import FaultContext
 from lab.faults.iptables import Flow
 from lab.faults.netns import Netns, NetnsError, ip_on
 from lab.faults.netns import of as netns_of
-from lab.faults.params import SpecReader, non_negative, positive, probability
+from lab.faults.params import BandwidthParams, LatencyParams, LossParams, PartitionParams, parse_direction
 from lab.faults.proxy import DelayProxy
-
-
-def parse_direction(between: tuple[str, str], direction: str) -> str:
-    """'both' | 'A->B' | 'B->A' -> 'both' | 'forward' | 'backward' (forward = from between[0] to between[1])."""
-    text = direction.replace(" ", "")
-    if text == "both":
-        return "both"
-    if text == f"{between[0]}->{between[1]}":
-        return "forward"
-    if text == f"{between[1]}->{between[0]}":
-        return "backward"
-    raise ValueError(f"must be 'both', '{between[0]}->{between[1]}' or '{between[1]}->{between[0]}', got {direction!r}")
 
 
 class NetworkFault(Fault):
@@ -40,8 +28,6 @@ class NetworkFault(Fault):
 
     def __init__(self, ctx: FaultContext, between: tuple[str, str] | list[str], direction: str = "both") -> None:
         super().__init__(ctx)
-        if len(between) != 2:
-            raise ctx.error("between", f"must name exactly two DCs or servers, got {list(between)!r}")
         self.between = (str(between[0]), str(between[1]))
         try:
             self.flow = parse_direction(self.between, direction)
@@ -77,10 +63,6 @@ class NetworkFault(Fault):
     def base_params(self) -> dict[str, Any]:
         return {"between": list(self.between), "direction": self.direction}
 
-    @staticmethod
-    def read_common(reader: SpecReader) -> dict[str, Any]:
-        between = reader.get("between", list)
-        return {"between": between, "direction": reader.get("direction", str, "both")}
 
 
 class Partition(NetworkFault):
@@ -98,8 +80,6 @@ class Partition(NetworkFault):
                  scope: str | None = None) -> None:
         super().__init__(ctx, between, direction)
         self.scope = scope or ("all" if self.flow == "both" else "replication")
-        if self.scope not in ("all", "replication"):
-            raise ctx.error("scope", f"must be 'all' or 'replication', got {self.scope!r}")
 
     def drop_probability(self) -> float | None:
         return None
@@ -128,12 +108,8 @@ class Partition(NetworkFault):
         return {"rules_removed": removed, "namespaces_gone": gone}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> Partition:
-        reader = SpecReader.of(ctx, spec)
-        common = cls.read_common(reader)
-        scope = reader.get("scope", str, None)
-        reader.done()
-        return cls(ctx, common["between"], common["direction"], scope)
+    def from_params(cls, ctx: FaultContext, params: PartitionParams) -> Partition:
+        return cls(ctx, params.between, params.direction, params.scope)
 
 
 class PacketLoss(Partition):
@@ -144,8 +120,6 @@ class PacketLoss(Partition):
     def __init__(self, ctx: FaultContext, between: tuple[str, str] | list[str], probability: float,
                  direction: str = "both", scope: str = "all") -> None:
         super().__init__(ctx, between, direction, scope)
-        if not 0 < probability <= 1:
-            raise ctx.error("probability", f"must be in (0, 1], got {probability!r}")
         self.loss = float(probability)
 
     def drop_probability(self) -> float | None:
@@ -155,13 +129,8 @@ class PacketLoss(Partition):
         return {**super().params(), "probability": self.loss}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> PacketLoss:
-        reader = SpecReader.of(ctx, spec)
-        common = cls.read_common(reader)
-        loss = reader.get("probability", float, check=probability)
-        scope = reader.get("scope", str, "all")
-        reader.done()
-        return cls(ctx, common["between"], loss, common["direction"], scope)
+    def from_params(cls, ctx: FaultContext, params: LossParams) -> PacketLoss:
+        return cls(ctx, params.between, params.probability, params.direction, params.scope)
 
 
 class _Shaper(NetworkFault):
@@ -199,8 +168,6 @@ class Bandwidth(_Shaper):
     def __init__(self, ctx: FaultContext, between: tuple[str, str] | list[str], rate: str,
                  direction: str = "both") -> None:
         super().__init__(ctx, between, direction)
-        if not shaping.RATE_PATTERN.match(rate):
-            raise ctx.error("rate", f"{rate!r} is not a tc rate", "write e.g. 1mbit, 512kbit, 10mbps")
         self.rate = rate
 
     def params(self) -> dict[str, Any]:
@@ -213,12 +180,8 @@ class Bandwidth(_Shaper):
         return self._unshape()
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> Bandwidth:
-        reader = SpecReader.of(ctx, spec)
-        common = cls.read_common(reader)
-        rate = reader.get("rate", str)
-        reader.done()
-        return cls(ctx, common["between"], rate, common["direction"])
+    def from_params(cls, ctx: FaultContext, params: BandwidthParams) -> Bandwidth:
+        return cls(ctx, params.between, params.rate, params.direction)
 
 
 class Latency(_Shaper):
@@ -235,10 +198,6 @@ class Latency(_Shaper):
                  direction: str = "both", jitter_ms: float = 0.0, mechanism: str = "auto",
                  seed: int | None = None) -> None:
         super().__init__(ctx, between, direction)
-        if delay_ms <= 0 or jitter_ms < 0:
-            raise ctx.error("delay_ms", "delay_ms must be > 0 and jitter_ms >= 0")
-        if mechanism not in ("auto", "netem", "proxy"):
-            raise ctx.error("mechanism", f"must be auto, netem or proxy, got {mechanism!r}")
         self.delay_ms, self.jitter_ms, self.mechanism, self.seed = float(delay_ms), float(jitter_ms), mechanism, seed
         self._proxies: list[tuple[Link, DelayProxy, tuple[str, int]]] = []
         self.used = ""
@@ -306,15 +265,9 @@ class Latency(_Shaper):
         return details
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> Latency:
-        reader = SpecReader.of(ctx, spec)
-        common = cls.read_common(reader)
-        delay = reader.get("delay_ms", float, check=positive)
-        jitter = reader.get("jitter_ms", float, 0.0, check=non_negative)
-        mechanism = reader.get("mechanism", str, "auto")
-        seed = reader.get("seed", int, None)
-        reader.done()
-        return cls(ctx, common["between"], delay, common["direction"], jitter, mechanism, seed)
+    def from_params(cls, ctx: FaultContext, params: LatencyParams) -> Latency:
+        return cls(ctx, params.between, params.delay_ms, params.direction, params.jitter_ms, params.mechanism,
+                   params.seed)
 
 
 def repoint(link: Link, host: str, port: int) -> tuple[str, int]:

@@ -1,71 +1,257 @@
-"""Reading a fault's parameters from a plain dict, with one-line errors that name the field."""
+"""Every fault's parameters as one schema: a model per fault type, and their union keyed by `type`.
+
+The schema is checked where a fault is written (an experiment file, at load, before any container
+starts; a dict given to `build`), so a typo such as `direction: sideways` or `probabilty: 2` is one
+line naming the field. What a name refers to (a DC, a server, a link) is checked against a topology
+by lab.faults.targets; everything else is checked here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+import re
+from typing import Annotated, Any, ClassVar, Literal
 
-from lab.errors import ConfigError
-from lab.faults.context import FaultContext
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_MISSING = object()
+from lab.yamlfile import FieldProblem
+
+TC_RATE = re.compile(r"^\d+(\.\d+)?(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$")
+LINK = re.compile(r"^\s*[^\s>-][^>]*->[^>]*[^\s>-]\s*$")
+Role = Literal["group", "server", "dc", "link"]   # a DC or a server; a server (a DC: its primary); a DC; a link
 
 
-class SpecReader:
-    """Take typed keys out of a fault dict; `done()` rejects keys nobody asked for (typos must not pass)."""
+def parse_direction(between: list[str] | tuple[str, str], direction: str) -> str:
+    """'both' | 'A->B' | 'B->A' -> 'both' | 'forward' | 'backward' (forward = from between[0] to between[1])."""
+    text = direction.replace(" ", "")
+    if text == "both":
+        return "both"
+    if text == f"{between[0]}->{between[1]}":
+        return "forward"
+    if text == f"{between[1]}->{between[0]}":
+        return "backward"
+    raise ValueError(f"must be 'both', '{between[0]}->{between[1]}' or '{between[1]}->{between[0]}', got {direction!r}")
 
-    def __init__(self, ctx: FaultContext, spec: Mapping[str, Any], ignore: Iterable[str] = ()) -> None:
-        if not isinstance(spec, Mapping):
-            raise ctx.error("", f"must be a mapping, got {type(spec).__name__}")
-        self.ctx = ctx
-        self.kind = str(spec.get("type", ""))
-        skipped = {"type", *ignore}
-        self._left = {k: v for k, v in spec.items() if k not in skipped}
-        self._seen: list[str] = []
 
+def check_link(text: str) -> str:
+    if not LINK.match(text):
+        raise FieldProblem("", f"{text!r} is not SOURCE->REPLICA", "write e.g. dc1->dc2")
+    return text
+
+
+class FaultParams(BaseModel):
+    """Base of every fault's parameters: strict types, no unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    kind: ClassVar[str] = ""   # the fault class that takes these parameters (lab.faults.base.Fault.registry)
+
+    def targets(self) -> list[tuple[str, Role, str]]:
+        """(field, role, name) of every name this fault refers to, for lab.faults.targets to resolve."""
+        return []
+
+    def holds(self) -> list[str]:
+        """What this fault holds while active, e.g. `server:dc2`: two faults holding the same thing at the
+        same time cannot both take effect, so a timeline may not overlap them."""
+        return []
+
+
+class _Between(FaultParams):
+    between: list[str] = Field(description="two DCs or servers: the two sides of the network fault")
+    direction: str = Field("both", description="both, or A->B / B->A: which way packets are affected")
+
+    @field_validator("between")
     @classmethod
-    def of(cls, ctx: FaultContext, spec: Any) -> SpecReader:
-        """Accept a reader (from `build`, which knows the keys to ignore) or a plain dict."""
-        return spec if isinstance(spec, SpecReader) else cls(ctx, spec)
-
-    def error(self, name: str, problem: str, fix: str = "") -> ConfigError:
-        return self.ctx.error(name, problem, fix)
-
-    def get(self, name: str, kind: type | tuple[type, ...], default: Any = _MISSING,
-            check: Callable[[Any], str | None] | None = None) -> Any:
-        """The value of `name`, of type `kind`; `check` returns a problem string or None."""
-        self._seen.append(name)
-        if name not in self._left:
-            if default is _MISSING:
-                raise self.error(name, f"is required for a {self.kind!r} fault")
-            return default
-        value = self._left.pop(name)
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:  # True is an int in Python, never in a fault file
-            raise self.error(name, f"must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
-        if float in kinds and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kinds):
-            raise self.error(name, f"must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}")
-        if check and (problem := check(value)):
-            raise self.error(name, problem)
+    def _two(cls, value: list[str]) -> list[str]:
+        if len(value) != 2:
+            raise ValueError(f"must name exactly two DCs or servers, got {value!r}")
+        if value[0] == value[1]:
+            raise ValueError(f"must name two different sides, got {value!r}")
         return value
 
-    def done(self) -> None:
-        if self._left:
-            unknown = ", ".join(sorted(self._left))
-            allowed = ", ".join(["type", *self._seen])
-            raise self.ctx.error("", f"unknown key(s) for a {self.kind!r} fault: {unknown}",
-                                 f"allowed: {allowed}")
+    @model_validator(mode="after")
+    def _direction(self) -> _Between:
+        try:
+            parse_direction(self.between, self.direction)
+        except ValueError as exc:
+            raise FieldProblem("direction", str(exc)) from None
+        return self
+
+    def targets(self) -> list[tuple[str, Role, str]]:
+        return [("between", "group", name) for name in self.between]
 
 
-def non_negative(value: float) -> str | None:
-    return None if value >= 0 else "must be >= 0"
+class PartitionParams(_Between):
+    kind: ClassVar[str] = "partition"
+    type: Literal["partition"]
+    scope: Literal["all", "replication"] | None = Field(
+        None, description="all: every packet; replication: only what a server sends its replicas (default for "
+                          "one direction)")
 
 
-def positive(value: float) -> str | None:
-    return None if value > 0 else "must be > 0"
+class LossParams(_Between):
+    kind: ClassVar[str] = "loss"
+    type: Literal["loss", "packet_loss"]
+    probability: float = Field(gt=0, le=1, description="the chance each packet is dropped, in (0, 1]")
+    scope: Literal["all", "replication"] = "all"
 
 
-def probability(value: float) -> str | None:
-    return None if 0 < value <= 1 else "must be a probability in (0, 1]"
+class BandwidthParams(_Between):
+    kind: ClassVar[str] = "bandwidth"
+    type: Literal["bandwidth"]
+    rate: str = Field(description="a tc rate: 1mbit, 512kbit, 10mbps")
+
+    @field_validator("rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        if not TC_RATE.match(value):
+            raise FieldProblem("", f"{value!r} is not a tc rate", "write e.g. 1mbit, 512kbit, 10mbps")
+        return value
+
+
+class LatencyParams(_Between):
+    kind: ClassVar[str] = "latency"
+    type: Literal["latency"]
+    delay_ms: float = Field(gt=0, description="one-way delay added in each affected direction")
+    jitter_ms: float = Field(0.0, ge=0)
+    mechanism: Literal["auto", "netem", "proxy"] = Field("auto", description="auto: netem where the kernel has it")
+    seed: int | None = Field(None, description="seed of the jitter")
+
+
+class _Link(FaultParams):
+    link: str = Field(description="SOURCE->REPLICA, each a server or a DC (its primary)")
+
+    _link = field_validator("link")(check_link)
+
+    def targets(self) -> list[tuple[str, Role, str]]:
+        return [("link", "link", self.link)]
+
+
+class StopThreadParams(_Link):
+    kind: ClassVar[str] = "stop_thread"
+    type: Literal["stop_thread", "stop_io", "stop_sql"]
+    thread: Literal["io", "sql"] | None = Field(None, description="io: the receiver; sql: the applier")
+
+    @model_validator(mode="after")
+    def _thread(self) -> StopThreadParams:
+        implied = {"stop_io": "io", "stop_sql": "sql"}.get(self.type)
+        if implied and self.thread not in (None, implied):
+            raise FieldProblem("thread", f"a {self.type} fault stops the {implied} thread", "remove `thread`")
+        if not implied and self.thread is None:
+            raise FieldProblem("thread", "is required for a stop_thread fault", "add thread: io or thread: sql")
+        self.thread = self.thread or implied
+        return self
+
+    def holds(self) -> list[str]:
+        return [f"thread:{self.link.replace(' ', '')}:{self.thread}"]
+
+
+class DelayParams(_Link):
+    kind: ClassVar[str] = "delay"
+    type: Literal["delay"]
+    seconds: int = Field(ge=0, description="SOURCE_DELAY / MASTER_DELAY")
+
+    def holds(self) -> list[str]:
+        return [f"delay:{self.link.replace(' ', '')}"]
+
+
+class ExecModeParams(_Link):
+    kind: ClassVar[str] = "idempotent"
+    type: Literal["idempotent", "exec_mode"]
+    mode: Literal["IDEMPOTENT", "STRICT"] = "IDEMPOTENT"
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    def holds(self) -> list[str]:
+        return [f"exec_mode:{self.link.replace(' ', '')}"]
+
+
+class SkipEventParams(_Link):
+    kind: ClassVar[str] = "skip_event"
+    type: Literal["skip_event"]
+    count: int = Field(1, ge=1, description="failing transactions to skip, at most")
+    wait_s: float = Field(2.0, ge=0, description="how long to wait for each next failure")
+
+
+class HoldAppliersParams(FaultParams):
+    kind: ClassVar[str] = "hold_appliers"
+    type: Literal["hold_appliers"]
+    links: list[str] | None = Field(None, description="SOURCE->REPLICA links whose appliers to hold; default: all")
+
+    @field_validator("links")
+    @classmethod
+    def _links(cls, value: list[str] | None) -> list[str] | None:
+        return [check_link(text) for text in value] if value is not None else None
+
+    def targets(self) -> list[tuple[str, Role, str]]:
+        return [("links", "link", text) for text in self.links or []]
+
+    def holds(self) -> list[str]:
+        return ["appliers"]
+
+
+class _Server(FaultParams):
+    server: str | None = Field(None, description="a server, or a DC meaning its primary")
+    dc: str | None = Field(None, description="a DC: its primary (give `server` or `dc`)")
+
+    @model_validator(mode="after")
+    def _one(self) -> _Server:
+        if (self.server is None) == (self.dc is None):
+            raise FieldProblem("server", "give exactly one of `server` or `dc`")
+        return self
+
+    @property
+    def target(self) -> str:
+        return str(self.server or self.dc)
+
+    def targets(self) -> list[tuple[str, Role, str]]:
+        return [("server" if self.server else "dc", "server", self.target)]
+
+    def holds(self) -> list[str]:
+        return [f"server:{self.target}"]
+
+
+class CrashParams(_Server):
+    kind: ClassVar[str] = "crash"
+    type: Literal["crash"]
+
+
+class RestartParams(_Server):
+    kind: ClassVar[str] = "restart"
+    type: Literal["restart"]
+    timeout_s: float = Field(60.0, gt=0, description="how long to wait for the server to be ready again")
+
+
+class PauseParams(_Server):
+    kind: ClassVar[str] = "pause"
+    type: Literal["pause", "pause_server"]
+
+
+class ClockSkewParams(FaultParams):
+    kind: ClassVar[str] = "clock_skew"
+    type: Literal["clock_skew"]
+    dc: str = Field(description="the DC whose application clock moves")
+    ms: int = Field(description="milliseconds to add (negative: behind)")
+
+    def targets(self) -> list[tuple[str, Role, str]]:
+        return [("dc", "dc", self.dc)]
+
+
+PARAMS: tuple[type[FaultParams], ...] = (
+    PartitionParams, LossParams, BandwidthParams, LatencyParams, StopThreadParams, DelayParams, ExecModeParams,
+    SkipEventParams, HoldAppliersParams, CrashParams, RestartParams, PauseParams, ClockSkewParams,
+)
+FaultSpec = Annotated[
+    PartitionParams | LossParams | BandwidthParams | LatencyParams | StopThreadParams | DelayParams | ExecModeParams
+    | SkipEventParams | HoldAppliersParams | CrashParams | RestartParams | PauseParams | ClockSkewParams,
+    Field(discriminator="type"),
+]
+
+
+def type_names() -> list[str]:
+    """Every `type` a fault may be written with (aliases included)."""
+    names = []
+    for model in PARAMS:
+        names += list(model.model_fields["type"].annotation.__args__)  # type: ignore[union-attr]
+    return sorted(names)

@@ -22,15 +22,7 @@ from lab.db.sql import query
 from lab.faults import threads
 from lab.faults.base import Fault, FaultError
 from lab.faults.context import FaultContext
-from lab.faults.params import SpecReader, positive
-
-
-def _target(reader: SpecReader) -> str:
-    name = reader.get("server", str, None)
-    dc = reader.get("dc", str, None)
-    if (name is None) == (dc is None):
-        raise reader.error("server", "give exactly one of `server` or `dc`")
-    return name or dc  # type: ignore[return-value]
+from lab.faults.params import PauseParams, RestartParams
 
 
 class ServerFault(Fault):
@@ -96,11 +88,8 @@ class _Down(ServerFault):
         return {"was": state, "ready_s": round(ready, 3), "port": port, "replication_started": self.threads_before}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> _Down:
-        reader = SpecReader.of(ctx, spec)
-        target = _target(reader)
-        reader.done()
-        return cls(ctx, target)
+    def from_params(cls, ctx: FaultContext, params: Any) -> _Down:
+        return cls(ctx, params.target)
 
 
 class Crash(_Down):
@@ -131,12 +120,8 @@ class Restart(_Down):
         self.server.container.stop(timeout=int(self.timeout_s))
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> Restart:
-        reader = SpecReader.of(ctx, spec)
-        target = _target(reader)
-        timeout = reader.get("timeout_s", float, 60.0, check=positive)
-        reader.done()
-        return cls(ctx, target, timeout)
+    def from_params(cls, ctx: FaultContext, params: RestartParams) -> Restart:
+        return cls(ctx, params.target, params.timeout_s)
 
 
 class Pause(ServerFault):
@@ -155,8 +140,5 @@ class Pause(ServerFault):
         return {"was": state}
 
     @classmethod
-    def from_spec(cls, ctx: FaultContext, spec: Any) -> Pause:
-        reader = SpecReader.of(ctx, spec)
-        target = _target(reader)
-        reader.done()
-        return cls(ctx, target)
+    def from_params(cls, ctx: FaultContext, params: PauseParams) -> Pause:
+        return cls(ctx, params.target)

@@ -21,7 +21,6 @@ ROOT = "1ab"
 DEFAULT_MINOR = 1
 FIRST_MINOR = 0x10
 UNLIMITED = "10gbit"
-RATE_PATTERN = re.compile(r"^\d+(\.\d+)?(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$")
 _locks: dict[tuple[int, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 

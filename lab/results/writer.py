@@ -24,7 +24,10 @@ from typing import Any
 
 import pandas as pd
 
+from lab.errors import LabError
 from lab.results import schema
+
+INTERRUPTED_DIR = "interrupted"   # what cells cut short by an interruption left, set aside by a resume
 
 
 def lab_version() -> str:
@@ -82,9 +85,71 @@ class RunDirectory:
             "parameters": list(parameters),
             "started": time.time(), "finished": None, "completed": False,
             "cells_planned": len(cells), "cells_done": 0, "cells_failed": 0,
+            "cells": cells, "labs": [],
         })
         run.write_meta()
         return run
+
+    @classmethod
+    def open(cls, path: Path) -> RunDirectory:
+        """A run directory to resume: its run.json, and the summaries of the cells it recorded.
+
+        A cell is recorded once cells.csv lists it and its summary.json reads back; anything else
+        under cells/ was cut short by the interruption.
+        """
+        meta_file = path / schema.RUN_FILE
+        try:
+            meta = json.loads(meta_file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise LabError(f"--resume {path}: cannot read {schema.RUN_FILE} ({exc})") from None
+        if meta.get("results_format") != schema.RESULTS_FORMAT or not isinstance(meta.get("cells"), list):
+            raise LabError(f"--resume {path}: written in results format {meta.get('results_format')}, which has no "
+                           f"list of its cells; only a run of this lab (format {schema.RESULTS_FORMAT}) can resume")
+        run = cls(path, meta)
+        listed = []
+        if (path / schema.CELLS_FILE).exists():
+            with (path / schema.CELLS_FILE).open(newline="") as handle:
+                listed = [row["cell"] for row in csv.DictReader(handle)]
+        for cell in listed:
+            try:
+                run.summaries.append(json.loads((path / schema.CELLS_DIR / cell / schema.SUMMARY_FILE).read_text()))
+            except (OSError, json.JSONDecodeError):
+                break  # a summary cut short: this cell and the ones after it run again
+        return run
+
+    @property
+    def recorded(self) -> list[str]:
+        return [str(summary["cell"]) for summary in self.summaries]
+
+    def set_aside(self) -> list[str]:
+        """Move what cells cut short left under cells/ to interrupted/ (kept, not read), and drop their rows
+        from the run-level timeseries.csv. Returns those cells."""
+        recorded = set(self.recorded)
+        partial = sorted(p.name for p in (self.path / schema.CELLS_DIR).iterdir() if p.is_dir()
+                         and p.name not in recorded)
+        for cell in partial:
+            target = self.path / INTERRUPTED_DIR / cell
+            suffix = 1
+            while target.exists():
+                suffix += 1
+                target = self.path / INTERRUPTED_DIR / f"{cell}-{suffix}"
+            target.parent.mkdir(exist_ok=True)
+            (self.path / schema.CELLS_DIR / cell).rename(target)
+        series = self.path / schema.TIMESERIES_FILE
+        if series.exists() and series.stat().st_size:
+            frame = pd.read_csv(series, dtype=str, keep_default_na=False)
+            frame[frame["cell"].isin(recorded)].to_csv(series, index=False)
+        self.meta["cells_done"] = len(self.summaries)
+        self.meta["cells_failed"] = sum(s.get("status") != "completed" for s in self.summaries)
+        self.meta.setdefault("resumed", []).append({"at": time.time(), "rerun": partial})
+        self.write_meta()
+        return partial
+
+    def note_lab(self, name: str) -> None:
+        """Remember a lab this run started, so a resume can remove what a killed run left behind."""
+        if name not in self.meta.setdefault("labs", []):
+            self.meta["labs"].append(name)
+            self.write_meta()
 
     @property
     def history_path(self) -> Path:

@@ -1,6 +1,7 @@
 """runner: turn an experiment file into cells, run each cell's steps on a real lab, write the results.
 
-    matrix    `run_experiment`: the selected cells, one lab per (flavor, topology), reset between cells
+    matrix    `run_experiment`: the selected cells, one lab per (flavor, topology), reset between cells;
+              `resume_experiment`: the rest of a run that was killed
     plans     each experiment kind as a list of steps (`CellPlan`)
     steps     the steps: seed, scripts of writes, held appliers, traffic, checks, probes, fix
     cell      `Cell`: runs the steps and keeps the evidence (checks, probes, samples, the story's end)
@@ -11,7 +12,7 @@
 """
 
 from lab.runner.cell import Cell
-from lab.runner.matrix import RunResult, run_experiment
+from lab.runner.matrix import RunResult, resume_experiment, run_experiment
 from lab.runner.plans import CellPlan, plan_cell
 
-__all__ = ["Cell", "CellPlan", "RunResult", "plan_cell", "run_experiment"]
+__all__ = ["Cell", "CellPlan", "RunResult", "plan_cell", "resume_experiment", "run_experiment"]

@@ -6,21 +6,26 @@ the binary log off and resets binlogs, GTIDs and replica state before each cell.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import experiments
-from lab.db import cleanup
+from lab.db import cleanup, engine
 from lab.db import topology as topo
+from lab.db.images import resolve as image_resolve
+from lab.db.images.seed import seeded
+from lab.db.images.spec import parse_flavor
 from lab.db.lab import Lab
 from lab.errors import LabError
-from lab.history import History
+from lab.history import INTERRUPTED_SUFFIX, History, keep_cells
+from lab.results import schema
 from lab.results.markdown import write_report
-from lab.results.writer import RunDirectory
+from lab.results.writer import INTERRUPTED_DIR, CellOutcome, RunDirectory
 from lab.runner.cell import Cell, failed_outcome
 from lab.runner.evidence import Compare, compare_dcs
 
@@ -57,8 +62,8 @@ def _order(cells: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def run_experiment(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None, seed: int | None = None,
-        results_root: str | Path = "results", progress: Progress = print, compare: Compare = compare_dcs,
-        catch_up_timeout: float = 60.0) -> RunResult:
+                   results_root: str | Path = "results", progress: Progress = print, compare: Compare = compare_dcs,
+                   catch_up_timeout: float = 60.0) -> RunResult:
     """Run the selected cells. Raises LabError for bad input before anything starts."""
     path = Path(experiment_file)
     experiment = experiments.load(path)
@@ -70,47 +75,123 @@ def run_experiment(experiment_file: str | Path, *, only: dict[str, set[str]] | N
     if not cells:
         raise LabError(f"{path}: --only selects no cell of the matrix")
     run_seed = experiment.seed if seed is None else seed
+    preflight(cells, progress)
     directory = RunDirectory.create(Path(results_root), experiment.name, path, run_seed, cells, sys.argv,
                                     experiment.parameter_keys(), experiment.kind)
-    history = History(directory.history_path, experiment.name)
+    progress(f"running {len(cells)} cell(s) of {experiment.name}; results in {directory.path}")
+    matrix = Matrix(experiment, path, run_seed, directory, History(directory.history_path, experiment.name),
+                    progress, compare, catch_up_timeout)
+    return matrix.run(cells)
+
+
+def preflight(cells: list[dict[str, str]], progress: Progress) -> None:
+    """Before a results folder exists: the engine answers, and every flavor the cells need has its image (built
+    now if it must be). A run that cannot start any cell fails here, in one line, with nothing written."""
+    engine.client()
+    for flavor in dict.fromkeys(cell["flavor"] for cell in cells):
+        seeded(image_resolve.resolve(parse_flavor(flavor), progress=progress))
+
+
+def resume_experiment(run_dir: str | Path, *, progress: Progress = print, compare: Compare = compare_dcs,
+                      catch_up_timeout: float = 60.0) -> RunResult:
+    """Continue a run that was killed: its recorded cells stay as they are, every other cell runs (a cell cut
+    short runs again from its start, marked `rerun_after_interrupt`), and the history stays one valid file."""
+    directory = RunDirectory.open(Path(run_dir))
+    experiment = experiments.load(directory.path / schema.EXPERIMENT_COPY)
+    preflight(directory.meta["cells"], progress)
+    for name in directory.meta.get("labs", []):  # a killed run leaves its labs behind
+        cleanup.remove_lab(name)
+    partial = set(directory.set_aside())
+    recorded = set(directory.recorded)
+    remaining = [cell for cell in directory.meta["cells"] if experiments.cell_id(cell) not in recorded]
+    first_seq = keep_cells(directory.history_path, recorded)
+    partial |= {experiments.cell_id(cell) for cell in remaining} & cells_in(directory.path)
+    progress(f"resuming {experiment.name}: {len(recorded)} cell(s) recorded, {len(remaining)} to run "
+             f"({len(partial)} cut short); results in {directory.path}")
+    matrix = Matrix(experiment, directory.path / schema.EXPERIMENT_COPY, int(directory.meta["seed"]), directory,
+                    History(directory.history_path, experiment.name, first_seq), progress, compare,
+                    catch_up_timeout, rerun=partial)
+    return matrix.run(remaining, done=len(recorded))
+
+
+def cells_in(run_dir: Path) -> set[str]:
+    """Cells an interrupted run had started: set aside under interrupted/, or named in its set-aside history."""
+    aside = run_dir / INTERRUPTED_DIR
+    names = {p.name for p in aside.iterdir()} if aside.exists() else set()
+    interrupted = run_dir / (Path(schema.HISTORY_FILE).stem + INTERRUPTED_SUFFIX)
+    if interrupted.exists():
+        for line in interrupted.read_text().splitlines():
+            try:
+                names.add(str(json.loads(line).get("cell")))
+            except json.JSONDecodeError:
+                continue
+    return names
+
+
+@dataclass
+class Matrix:
+    """The cells of one run, on labs started per (flavor, topology) and reset between cells."""
+
+    experiment: experiments.AnyExperiment
+    source: Path
+    seed: int
+    directory: RunDirectory
+    history: History
+    progress: Progress
+    compare: Compare
+    catch_up_timeout: float
+    rerun: set[str] = field(default_factory=set)
     lab: Lab | None = None
     lab_key: tuple[str, str] | None = None
-    completed = False
-    progress(f"running {len(cells)} cell(s) of {experiment.name}; results in {directory.path}")
-    try:
-        with cleanup.sigterm_as_interrupt():
-            for number, parameters in enumerate(cells, start=1):
-                cell = experiments.cell_id(parameters)
-                key = (parameters["flavor"], parameters["topology"])
-                try:
-                    if lab is None or key != lab_key:
-                        if lab is not None:
-                            lab.down()
-                            lab = None
-                        resolved = topo.load(topo.find(parameters["topology"]), flavor=parameters["flavor"],
-                                             binlog_format=parameters["binlog_format"])
-                        name = f"run{os.getpid()}-{parameters['topology']}"[:31].rstrip("-")
-                        progress(f"starting {parameters['topology']} on {parameters['flavor']}")
-                        lab, lab_key = Lab.up(resolved, name=name, progress=lambda _m: None), key
-                    else:
-                        lab.reset(binlog_format=parameters["binlog_format"])
-                    history.start_cell(cell, parameters)
-                    outcome = Cell.of(lab, experiment, parameters, history, run_seed, compare, catch_up_timeout,
-                                      str(path)).run()
-                except Exception as error:  # a failed cell is recorded; the run goes on with the next cell
-                    outcome = failed_outcome(parameters, cell, error)
-                    history.event("cell_failed", error=outcome.summary["error"],
-                                  traceback=traceback.format_exc(limit=8))
-                    if lab is not None:
-                        lab.down()
-                    lab, lab_key = None, None
-                directory.record(cell, outcome)
-                progress(f"[{number}/{len(cells)}] {cell}: {progress_line(outcome.summary)}")
-            completed = True
-    finally:
-        history.close()
-        if lab is not None:
-            lab.down()
-        directory.finish(completed)
-        write_report(directory.path)
-    return RunResult(directory, completed)
+
+    def run(self, cells: list[dict[str, str]], done: int = 0) -> RunResult:
+        completed = False
+        total = done + len(cells)
+        try:
+            with cleanup.sigterm_as_interrupt():
+                for number, parameters in enumerate(cells, start=done + 1):
+                    cell = experiments.cell_id(parameters)
+                    outcome = self.cell(cell, parameters)
+                    if cell in self.rerun:
+                        outcome.summary["rerun_after_interrupt"] = True
+                    self.directory.record(cell, outcome)
+                    self.progress(f"[{number}/{total}] {cell}: {progress_line(outcome.summary)}")
+                completed = True
+        finally:
+            self.history.close()
+            self.down()
+            self.directory.finish(completed)
+            write_report(self.directory.path)
+        return RunResult(self.directory, completed)
+
+    def cell(self, cell: str, parameters: dict[str, str]) -> CellOutcome:
+        """One cell on a lab of its flavor and topology; a cell that fails is recorded, and the run goes on."""
+        try:
+            lab = self.lab_for(parameters)
+            self.history.start_cell(cell, parameters)
+            return Cell.of(lab, self.experiment, parameters, self.history, self.seed, self.compare,
+                           self.catch_up_timeout, str(self.source)).run()
+        except Exception as error:
+            outcome = failed_outcome(parameters, cell, error)
+            self.history.event("cell_failed", error=outcome.summary["error"], traceback=traceback.format_exc(limit=8))
+            self.down()
+            return outcome
+
+    def lab_for(self, parameters: dict[str, str]) -> Lab:
+        key = (parameters["flavor"], parameters["topology"])
+        if self.lab is not None and key == self.lab_key:
+            self.lab.reset(binlog_format=parameters["binlog_format"])
+            return self.lab
+        self.down()
+        resolved = topo.load(topo.find(parameters["topology"]), flavor=parameters["flavor"],
+                             binlog_format=parameters["binlog_format"])
+        name = f"run{os.getpid()}-{parameters['topology']}"[:31].rstrip("-")
+        self.directory.note_lab(name)
+        self.progress(f"starting {parameters['topology']} on {parameters['flavor']}")
+        self.lab, self.lab_key = Lab.up(resolved, name=name, progress=lambda _m: None), key
+        return self.lab
+
+    def down(self) -> None:
+        if self.lab is not None:
+            self.lab.down()
+        self.lab, self.lab_key = None, None

@@ -106,7 +106,7 @@ class Invariant:
 class Settings(BaseModel):
     """Base of a workload's own settings (the experiment file's `workload:` block, minus `name`)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Workload:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class KeySpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     distribution: Literal["uniform", "zipfian", "hot_set"] = "uniform"
     exponent: float = Field(1.1, gt=0, description="zipfian skew; higher means hotter head")

@@ -21,7 +21,7 @@ OpKind = Literal["rmw", "insert", "delete"]
 
 
 class MixSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     rmw: float = Field(1.0, ge=0, description="guarded read-modify-write")
     insert: float = Field(0.0, ge=0)
@@ -35,7 +35,7 @@ class MixSpec(BaseModel):
 
 
 class TrafficSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     table: str = "users"
     rows: int = Field(100, ge=1, le=10_000_000, description="rows seeded before traffic starts")

@@ -34,8 +34,8 @@ ROWS = 120
 
 
 @pytest.fixture
-def lab(labs: Any, flavor: str) -> Iterator[Lab]:
-    yield labs.get("active-active", flavor, "ROW")
+def lab(lab_pool: Any, flavor: str) -> Iterator[Lab]:
+    yield lab_pool.get("active-active", flavor, "ROW")
 
 
 def on_dc1(lab: Lab, *statements: str) -> None:
@@ -275,8 +275,8 @@ def test_cli_check_repair_and_recheck(lab: Lab) -> None:
     assert code == 2 and "no primary key" in text
 
 
-def test_three_dcs_classified_against_the_reference(labs: Any, flavor: str) -> None:
-    ring = labs.get("ring-3", flavor, "ROW")
+def test_three_dcs_classified_against_the_reference(lab_pool: Any, flavor: str) -> None:
+    ring = lab_pool.get("ring-3", flavor, "ROW")
     numbered_table(ring)
     ring.primary("dc2").execute("SET SESSION sql_log_bin = 0", "UPDATE lab.t SET v = 'x' WHERE id = 5",
                                 "DELETE FROM lab.t WHERE id = 6")

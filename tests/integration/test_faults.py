@@ -123,14 +123,14 @@ def history(tmp_path: Path) -> History:
     return History(tmp_path / "history.jsonl", "test-faults")
 
 
-def pair(labs, flavor: str, binlog_format: str = "STATEMENT") -> Lab:
-    return labs.get("active-passive", flavor, binlog_format)
+def pair(lab_pool, flavor: str, binlog_format: str = "STATEMENT") -> Lab:
+    return lab_pool.get("active-passive", flavor, binlog_format)
 
 
 # --- network ------------------------------------------------------------------------------------
 
-def test_partition_loses_source_and_heal_restores(labs, flavor: str, history: History) -> None:
-    lab = pair(labs, flavor)
+def test_partition_loses_source_and_heal_restores(lab_pool, flavor: str, history: History) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     with fast_partition_detection(lab), FaultSet(FaultContext(lab, history)) as faults:
@@ -151,8 +151,8 @@ def test_partition_loses_source_and_heal_restores(labs, flavor: str, history: Hi
     assert [r["fault"] for r in fault_records(history, "heal")] == ["partition"]
 
 
-def test_one_way_partition_cuts_only_that_direction(labs, flavor: str, history: History) -> None:
-    lab = labs.get("active-active", flavor)
+def test_one_way_partition_cuts_only_that_direction(lab_pool, flavor: str, history: History) -> None:
+    lab = lab_pool.get("active-active", flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     with fast_partition_detection(lab), FaultSet(FaultContext(lab, history)) as faults:
@@ -173,8 +173,8 @@ def rule_packets(server: Server, lab: Lab) -> int:
     return sum(int(line.split()[0]) for line in listing.splitlines() if f"{TAG_PREFIX}{lab.name}/" in line)
 
 
-def test_packet_loss_drops_packets_and_replication_survives(labs, flavor: str, history: History) -> None:
-    lab = pair(labs, flavor)
+def test_packet_loss_drops_packets_and_replication_survives(lab_pool, flavor: str, history: History) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     with FaultSet(FaultContext(lab, history)) as faults:
@@ -190,8 +190,8 @@ def test_packet_loss_drops_packets_and_replication_survives(labs, flavor: str, h
     assert not lab_rules(dc1, lab) and not lab_rules(dc2, lab)
 
 
-def test_bandwidth_limit_slows_a_bulk_row(labs, flavor: str, history: History) -> None:
-    lab = pair(labs, flavor)
+def test_bandwidth_limit_slows_a_bulk_row(lab_pool, flavor: str, history: History) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1, "v LONGBLOB")
     payload = "x" * 250_000  # a literal in the statement, so it crosses the link under any binlog format
@@ -215,8 +215,8 @@ def test_bandwidth_limit_slows_a_bulk_row(labs, flavor: str, history: History) -
     assert "htb 1ab:" not in netns.run("tc", "qdisc", "show", "dev", shaped["dev"]).stdout
 
 
-def test_latency_delays_replication(labs, flavor: str, history: History) -> None:
-    lab = pair(labs, flavor)
+def test_latency_delays_replication(lab_pool, flavor: str, history: History) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     delay = 0.3
@@ -243,8 +243,8 @@ def started_at(server: Server) -> str:
 
 
 @pytest.mark.parametrize("kind", ["crash", "restart"])
-def test_server_down_restarts_and_replication_resumes(labs, flavor: str, history: History, kind: str) -> None:
-    lab = labs.get("active-active", flavor)
+def test_server_down_restarts_and_replication_resumes(lab_pool, flavor: str, history: History, kind: str) -> None:
+    lab = lab_pool.get("active-active", flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     dc1.execute(f"INSERT INTO {TABLE} VALUES (1, 1)")
@@ -269,8 +269,8 @@ def test_server_down_restarts_and_replication_resumes(labs, flavor: str, history
         assert {r["id"] for r in server.query(f"SELECT id FROM {TABLE}")} == {1, 2, 3}
 
 
-def test_pause_freezes_commits_until_unpause(labs, flavor: str, history: History) -> None:
-    lab = pair(labs, flavor)
+def test_pause_freezes_commits_until_unpause(lab_pool, flavor: str, history: History) -> None:
+    lab = pair(lab_pool, flavor)
     dc1 = lab.server("dc1")
     create_table(lab, dc1)
     connection = dc1.connect(read_timeout=60)
@@ -302,8 +302,8 @@ def test_pause_freezes_commits_until_unpause(labs, flavor: str, history: History
 # --- link ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("thread", ["io", "sql"])
-def test_stopped_thread_holds_events_until_healed(labs, flavor: str, history: History, thread: str) -> None:
-    lab = pair(labs, flavor)
+def test_stopped_thread_holds_events_until_healed(lab_pool, flavor: str, history: History, thread: str) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     with FaultSet(FaultContext(lab, history)) as faults:
@@ -322,9 +322,9 @@ def test_stopped_thread_holds_events_until_healed(labs, flavor: str, history: Hi
     assert has_row(dc2, 1)
 
 
-def test_hold_appliers_stops_every_applier_while_both_dcs_write(labs, flavor: str, history: History) -> None:
+def test_hold_appliers_stops_every_applier_while_both_dcs_write(lab_pool, flavor: str, history: History) -> None:
     """The incident's forced overlap as a fault: each DC takes its own write and applies neither."""
-    lab = labs.get("active-active", flavor, "STATEMENT")
+    lab = lab_pool.get("active-active", flavor, "STATEMENT")
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     with FaultSet(FaultContext(lab, history)) as faults:
@@ -342,8 +342,8 @@ def test_hold_appliers_stops_every_applier_while_both_dcs_write(labs, flavor: st
     assert has_row(dc2, 1) and has_row(dc1, 2)
 
 
-def test_replication_delay_holds_events_for_the_delay(labs, flavor: str, history: History) -> None:
-    lab = pair(labs, flavor)
+def test_replication_delay_holds_events_for_the_delay(lab_pool, flavor: str, history: History) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     with FaultSet(FaultContext(lab, history)) as faults:
@@ -363,9 +363,9 @@ def conflict(dc1: Server, dc2: Server, key: int) -> None:
     dc1.execute(f"INSERT INTO {TABLE} VALUES ({key}, 1)")
 
 
-def test_idempotent_mode_ignores_row_conflicts_and_heal_restores_strict(labs, flavor: str,
+def test_idempotent_mode_ignores_row_conflicts_and_heal_restores_strict(lab_pool, flavor: str,
                                                                          history: History) -> None:
-    lab = pair(labs, flavor, "ROW")  # exec mode only applies to row events
+    lab = pair(lab_pool, flavor, "ROW")  # exec mode only applies to row events
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     ctx = FaultContext(lab, history)
@@ -384,9 +384,9 @@ def test_idempotent_mode_ignores_row_conflicts_and_heal_restores_strict(labs, fl
     assert lab.catch_up(timeout=30).caught_up
 
 
-def test_delay_heal_keeps_the_error_its_change_clears(labs, flavor: str, history: History) -> None:
+def test_delay_heal_keeps_the_error_its_change_clears(lab_pool, flavor: str, history: History) -> None:
     """CHANGE MASTER/REPLICATION SOURCE resets Last_SQL_Error; the heal's record must keep what it cleared."""
-    lab = pair(labs, flavor)
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     ctx = FaultContext(lab, history)
@@ -404,8 +404,8 @@ def test_delay_heal_keeps_the_error_its_change_clears(labs, flavor: str, history
     assert lab.catch_up(timeout=30).caught_up
 
 
-def test_skip_event_skips_exactly_the_failing_transaction(labs, flavor: str, history: History) -> None:
-    lab = pair(labs, flavor)
+def test_skip_event_skips_exactly_the_failing_transaction(lab_pool, flavor: str, history: History) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     create_table(lab, dc1)
     conflict(dc1, dc2, 1)
@@ -424,8 +424,8 @@ def test_skip_event_skips_exactly_the_failing_transaction(labs, flavor: str, his
 
 # --- guarantees ---------------------------------------------------------------------------------
 
-def test_faultset_heals_everything_on_error(labs, flavor: str, history: History) -> None:
-    lab = pair(labs, flavor)
+def test_faultset_heals_everything_on_error(lab_pool, flavor: str, history: History) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     ctx = FaultContext(lab, history)
     with pytest.raises(RuntimeError, match="boom"), FaultSet(ctx) as faults:
@@ -455,8 +455,8 @@ with FaultSet(FaultContext(lab, history)) as faults:
 """
 
 
-def test_sigterm_during_faults_heals_them(labs, flavor: str, tmp_path: Path) -> None:
-    lab = pair(labs, flavor)
+def test_sigterm_during_faults_heals_them(lab_pool, flavor: str, tmp_path: Path) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     path = tmp_path / "history.jsonl"
     driver = subprocess.Popen([sys.executable, "-c", DRIVER, lab.name, str(path)], cwd=ROOT, env=os.environ.copy(),
@@ -480,8 +480,8 @@ def test_sigterm_during_faults_heals_them(labs, flavor: str, tmp_path: Path) -> 
         ("partition", "start"), ("pause", "start"), ("pause", "heal"), ("partition", "heal")]
 
 
-def test_sweep_undoes_faults_left_by_a_dead_driver(labs, flavor: str) -> None:
-    lab = pair(labs, flavor)
+def test_sweep_undoes_faults_left_by_a_dead_driver(lab_pool, flavor: str) -> None:
+    lab = pair(lab_pool, flavor)
     dc1, dc2 = lab.server("dc1"), lab.server("dc2")
     ctx = FaultContext(lab)
     left = [build(ctx, spec).start() for spec in (  # never healed: as if the process had been killed
@@ -501,8 +501,8 @@ def test_sweep_undoes_faults_left_by_a_dead_driver(labs, flavor: str) -> None:
     assert lab.catch_up(timeout=60).caught_up
 
 
-def test_crash_through_a_spec_records_history(labs, flavor: str, history: History) -> None:
-    lab = pair(labs, flavor)
+def test_crash_through_a_spec_records_history(lab_pool, flavor: str, history: History) -> None:
+    lab = pair(lab_pool, flavor)
     ctx = FaultContext(lab, history)
     fault = build(ctx, {"type": "crash", "dc": "dc1"})
     assert isinstance(fault, Crash) and fault.describe()["server"] == "dc1"

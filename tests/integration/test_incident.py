@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import LabPool
 
 from lab import experiments
 from lab.db.lab import Lab
 from lab.history import History
 from lab.results.writer import CellOutcome
 from lab.runner import Cell
+from lab.testing import LabPool
 from lab.workloads.guards import Guard
 
 EXPERIMENT = experiments.load(Path(__file__).resolve().parents[2] / "experiments" / "wix-incident.yaml")
@@ -31,9 +31,9 @@ def rows_by_dc(lab: Lab) -> dict[str, dict[int, tuple]]:
             for dc, name in lab.topology.dcs.items()}
 
 
-def run_cell(labs, flavor: str, params: dict, tmp_path: Path,
+def run_cell(lab_pool, flavor: str, params: dict, tmp_path: Path,
              close_clients: bool = True) -> tuple[Lab, Cell, History, CellOutcome]:
-    lab = labs.get("active-active", flavor, params["binlog_format"])
+    lab = lab_pool.get("active-active", flavor, params["binlog_format"])
     history = History(tmp_path / "history.jsonl", EXPERIMENT.name)
     history.start_cell(experiments.cell_id(params), params)
     cell = Cell.of(lab, EXPERIMENT, params, history, EXPERIMENT.seed)
@@ -42,8 +42,8 @@ def run_cell(labs, flavor: str, params: dict, tmp_path: Path,
 
 
 @pytest.mark.parametrize("guard", sorted(Guard.registry))
-def test_verdict_matches_rows_read_from_every_dc(labs: LabPool, flavor: str, guard: str, tmp_path: Path) -> None:
-    lab, cell, _history, outcome = run_cell(labs, flavor, parameters(flavor, guard), tmp_path)
+def test_verdict_matches_rows_read_from_every_dc(lab_pool: LabPool, flavor: str, guard: str, tmp_path: Path) -> None:
+    lab, cell, _history, outcome = run_cell(lab_pool, flavor, parameters(flavor, guard), tmp_path)
     assert lab.catch_up().caught_up
     rows = rows_by_dc(lab)
     keys = set().union(*(set(r) for r in rows.values()))
@@ -61,9 +61,9 @@ def test_verdict_matches_rows_read_from_every_dc(labs: LabPool, flavor: str, gua
                 assert int(reported.loc[str(key), f"{dc}.version"]) == dc_rows[key][1]
 
 
-def test_history_records_every_statement_once(labs: LabPool, flavor: str, tmp_path: Path) -> None:
+def test_history_records_every_statement_once(lab_pool: LabPool, flavor: str, tmp_path: Path) -> None:
     """Each client's server-side session counters must equal what the history says that client issued."""
-    _lab, cell, history, _outcome = run_cell(labs, flavor, parameters(flavor, "strict"), tmp_path,
+    _lab, cell, history, _outcome = run_cell(lab_pool, flavor, parameters(flavor, "strict"), tmp_path,
                                              close_clients=False)
     operations = history.operations()
     assert len({op["seq"] for op in operations}) == len(operations)
@@ -85,8 +85,8 @@ def test_history_records_every_statement_once(labs: LabPool, flavor: str, tmp_pa
     assert len(on_disk) == len(history.records)
 
 
-def test_deterministic_overlap_really_conflicts(labs: LabPool, flavor: str, tmp_path: Path) -> None:
-    _lab, _cell, history, outcome = run_cell(labs, flavor, parameters(flavor, "strict"), tmp_path)
+def test_deterministic_overlap_really_conflicts(lab_pool: LabPool, flavor: str, tmp_path: Path) -> None:
+    _lab, _cell, history, outcome = run_cell(lab_pool, flavor, parameters(flavor, "strict"), tmp_path)
     overlap = [op for op in history.operations() if op["phase"] == "overlap" and op["kind"] == "update"]
     for key in EXPERIMENT.scenario.conflict_rows:
         local = {op["dc"]: op["rows_affected"] for op in overlap if op["key"] == str(key)}
@@ -96,11 +96,11 @@ def test_deterministic_overlap_really_conflicts(labs: LabPool, flavor: str, tmp_
     assert outcome.summary["conflicting_rows"] == len(EXPERIMENT.scenario.conflict_rows)
 
 
-def test_cells_are_isolated(labs: LabPool, flavor: str, tmp_path: Path) -> None:
+def test_cells_are_isolated(lab_pool: LabPool, flavor: str, tmp_path: Path) -> None:
     first = parameters(flavor, "gte", "ROW")
-    lab, _cell, _history, _outcome = run_cell(labs, flavor, first, tmp_path)
+    lab, _cell, _history, _outcome = run_cell(lab_pool, flavor, first, tmp_path)
     assert lab.server("dc1").query(f"SELECT COUNT(*) AS n FROM {TABLE}")[0]["n"] > 0
-    lab = labs.get("active-active", flavor, "STATEMENT")  # what the runner does between cells
+    lab = lab_pool.get("active-active", flavor, "STATEMENT")  # what the runner does between cells
     for server in lab.servers.values():
         assert server.query("SHOW TABLES") == []
         if server.dialect.name == "mysql":

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import LabPool
-
 from lab import experiments
 from lab.db.lab import Lab
 from lab.history import History
 from lab.results.writer import CellOutcome
 from lab.runner import Cell
+from lab.testing import LabPool
 
 TIMELINE = """
 kind: timeline
@@ -31,12 +30,12 @@ sample_interval: 0.5
 """
 
 
-def run_once(labs, flavor: str, tmp_path: Path, name: str) -> tuple[Lab, History, CellOutcome]:
+def run_once(lab_pool, flavor: str, tmp_path: Path, name: str) -> tuple[Lab, History, CellOutcome]:
     path = tmp_path / "tiny.yaml"
     path.write_text(TIMELINE)
     experiment = experiments.load(path)
     parameters = {**experiment.cells()[0], "flavor": flavor}
-    lab = labs.get("active-active", flavor, "ROW")
+    lab = lab_pool.get("active-active", flavor, "ROW")
     history = History(tmp_path / f"{name}.jsonl", experiment.name)
     history.start_cell(experiments.cell_id(parameters), parameters)
     outcome = Cell.of(lab, experiment, parameters, history, experiment.seed, source=str(path)).run()
@@ -48,14 +47,14 @@ def sequence(history: History) -> list[tuple]:
     return sorted((op["client"], op["planned"], op["kind"], op["key"]) for op in ops)
 
 
-def test_seeded_schedule_replays_identically(labs: LabPool, flavor: str, tmp_path: Path) -> None:
-    _, first, _ = run_once(labs, flavor, tmp_path, "first")
-    _, second, _ = run_once(labs, flavor, tmp_path, "second")
+def test_seeded_schedule_replays_identically(lab_pool: LabPool, flavor: str, tmp_path: Path) -> None:
+    _, first, _ = run_once(lab_pool, flavor, tmp_path, "first")
+    _, second, _ = run_once(lab_pool, flavor, tmp_path, "second")
     assert sequence(first) and sequence(first) == sequence(second)
 
 
-def test_faults_recorded_healed_and_sampled(labs: LabPool, flavor: str, tmp_path: Path) -> None:
-    lab, history, outcome = run_once(labs, flavor, tmp_path, "faults")
+def test_faults_recorded_healed_and_sampled(lab_pool: LabPool, flavor: str, tmp_path: Path) -> None:
+    lab, history, outcome = run_once(lab_pool, flavor, tmp_path, "faults")
     faults = [r for r in history.records if r["type"] == "fault"]
     assert [r["event"] for r in faults] == ["start", "heal"]
     assert faults[1]["time"] > faults[0]["time"]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import LabPool
 
 from lab.db.lab import Lab
 from lab.db.server import Server
+from lab.testing import LabPool
 
 TOPOLOGIES = ["active-passive", "active-active", "ring-3", "active-active-read-replica"]
 FORMATS = ["STATEMENT", "ROW"]
@@ -34,8 +34,8 @@ def binlog_event_types(server: Server, marker: str) -> list[str]:
 
 @pytest.mark.parametrize("binlog_format", FORMATS)
 @pytest.mark.parametrize("topology_name", TOPOLOGIES)
-def test_topology_replicates(labs: LabPool, flavor: str, topology_name: str, binlog_format: str) -> None:
-    lab = labs.get(topology_name, flavor, binlog_format)
+def test_topology_replicates(lab_pool: LabPool, flavor: str, topology_name: str, binlog_format: str) -> None:
+    lab = lab_pool.get(topology_name, flavor, binlog_format)
     statuses = lab.link_statuses()
     assert statuses and all(status is not None and status.running for _, status in statuses)
 
@@ -54,8 +54,8 @@ def test_topology_replicates(labs: LabPool, flavor: str, topology_name: str, bin
 
 
 @pytest.mark.parametrize("binlog_format", FORMATS)
-def test_binlog_holds_events_of_the_configured_format(labs: LabPool, flavor: str, binlog_format: str) -> None:
-    lab = labs.get("active-passive", flavor, binlog_format)
+def test_binlog_holds_events_of_the_configured_format(lab_pool: LabPool, flavor: str, binlog_format: str) -> None:
+    lab = lab_pool.get("active-passive", flavor, binlog_format)
     source, replica = lab.server("dc1"), lab.server("dc2")
     source.execute("CREATE TABLE fmt (id INT PRIMARY KEY, v INT)", "INSERT INTO fmt VALUES (1, 0)")
     assert lab.catch_up().caught_up

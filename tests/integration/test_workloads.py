@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LabPool
 
 from lab import experiments, results
 from lab.checker.repair import Policy, plan
@@ -21,19 +20,20 @@ from lab.history import History
 from lab.results import schema
 from lab.results.writer import CellOutcome
 from lab.runner import Cell, run_experiment
+from lab.testing import LabPool
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 FIELDS = ("name", "email", "plan")
 
 
-def run_workload(labs: LabPool, flavor: str, file_name: str, tmp_path: Path,
+def run_workload(lab_pool: LabPool, flavor: str, file_name: str, tmp_path: Path,
                  **chosen: str) -> tuple[Lab, Cell, CellOutcome]:
     """Run the first cell of an experiment file that matches `chosen`, on the pooled lab of its topology."""
     experiment = experiments.load(EXPERIMENTS / file_name)
     matching = [c for c in experiment.cells() if all(c[k] == v for k, v in chosen.items())]
     assert matching, f"no cell of {file_name} matches {chosen}"
     parameters = {**matching[0], "flavor": flavor}
-    lab = labs.get(parameters["topology"], flavor, parameters["binlog_format"])
+    lab = lab_pool.get(parameters["topology"], flavor, parameters["binlog_format"])
     history = History(tmp_path / "history.jsonl", experiment.name)
     history.start_cell(experiments.cell_id(parameters), parameters)
     cell = Cell.of(lab, experiment, parameters, history, experiment.seed, source=str(EXPERIMENTS / file_name))
@@ -63,9 +63,9 @@ def successful(history: History, **fields: Any) -> list[dict[str, Any]]:
 
 # --- tickets -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("binlog_format", ["STATEMENT", "ROW"])
-def test_ticket_outcomes_are_counted_from_the_tables(labs: LabPool, flavor: str, binlog_format: str,
+def test_ticket_outcomes_are_counted_from_the_tables(lab_pool: LabPool, flavor: str, binlog_format: str,
                                                      tmp_path: Path) -> None:
-    lab, cell, outcome = run_workload(labs, flavor, "ticket-numbers.yaml", tmp_path, binlog_format=binlog_format,
+    lab, cell, outcome = run_workload(lab_pool, flavor, "ticket-numbers.yaml", tmp_path, binlog_format=binlog_format,
                                       mode="deterministic", exec_mode="STRICT", strategy="next")
     summary = outcome.summary
     tickets = rows(lab, "SELECT id, order_id, number FROM tickets")
@@ -94,8 +94,8 @@ def test_ticket_outcomes_are_counted_from_the_tables(labs: LabPool, flavor: str,
         == ["start", "heal"]
 
 
-def test_idempotent_exec_mode_is_restored_after_the_cell(labs: LabPool, flavor: str, tmp_path: Path) -> None:
-    lab, cell, _outcome = run_workload(labs, flavor, "ticket-numbers.yaml", tmp_path, binlog_format="ROW",
+def test_idempotent_exec_mode_is_restored_after_the_cell(lab_pool: LabPool, flavor: str, tmp_path: Path) -> None:
+    lab, cell, _outcome = run_workload(lab_pool, flavor, "ticket-numbers.yaml", tmp_path, binlog_format="ROW",
                                        mode="deterministic", exec_mode="IDEMPOTENT", strategy="next")
     faults = [r for r in cell.history.records if r["type"] == "fault" and r.get("fault") == "idempotent"]
     assert sorted(r["event"] for r in faults) == ["heal"] * len(lab.links) + ["start"] * len(lab.links)
@@ -111,9 +111,9 @@ def test_idempotent_exec_mode_is_restored_after_the_cell(labs: LabPool, flavor: 
 
 # --- documents ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["single_dc", "concurrent"])
-def test_patch_lost_updates_agree_with_history_and_rows(labs: LabPool, flavor: str, mode: str,
+def test_patch_lost_updates_agree_with_history_and_rows(lab_pool: LabPool, flavor: str, mode: str,
                                                         tmp_path: Path) -> None:
-    _lab, cell, outcome = run_workload(labs, flavor, "put-patch-versions.yaml", tmp_path, binlog_format="ROW",
+    _lab, cell, outcome = run_workload(lab_pool, flavor, "put-patch-versions.yaml", tmp_path, binlog_format="ROW",
                                        guard="strict", mode=mode, versions="counter",
                                       requests="patch_without_version")
     writes = successful(cell.history, table="entities", kind="update", phase="traffic")  # the app's, not probes
@@ -151,8 +151,8 @@ def test_patch_lost_updates_agree_with_history_and_rows(labs: LabPool, flavor: s
     assert outcome.summary["version_collisions"] == sum(1 for seen in produced.values() if len(seen) > 1)
 
 
-def test_same_version_different_content_is_read_from_the_rows(labs: LabPool, flavor: str, tmp_path: Path) -> None:
-    _lab, cell, outcome = run_workload(labs, flavor, "put-patch-versions.yaml", tmp_path, binlog_format="STATEMENT",
+def test_same_version_different_content_is_read_from_the_rows(lab_pool: LabPool, flavor: str, tmp_path: Path) -> None:
+    _lab, cell, outcome = run_workload(lab_pool, flavor, "put-patch-versions.yaml", tmp_path, binlog_format="STATEMENT",
                                        guard="strict", mode="concurrent", versions="counter", requests="put_only")
     assert cell.story is not None  # the rows when the application stopped; later probe writes change them
     by_key: dict[int, dict[int, set[tuple]]] = {}
@@ -169,8 +169,8 @@ def test_same_version_different_content_is_read_from_the_rows(labs: LabPool, fla
 
 # --- orders ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["single_dc", "deterministic"])
-def test_order_invariants_are_counted_from_the_rows(labs: LabPool, flavor: str, mode: str, tmp_path: Path) -> None:
-    lab, cell, outcome = run_workload(labs, flavor, "order-state-machine.yaml", tmp_path, binlog_format="STATEMENT",
+def test_order_invariants_are_counted_from_the_rows(lab_pool: LabPool, flavor: str, mode: str, tmp_path: Path) -> None:
+    lab, cell, outcome = run_workload(lab_pool, flavor, "order-state-machine.yaml", tmp_path, binlog_format="STATEMENT",
                                       guard="none", mode=mode, validation="app", retries="0")
     refunded = rows(lab, "SELECT o.id FROM orders o JOIN refunds r ON r.order_id = o.id WHERE o.state = 'approved'")
     assert violations_by_dc(outcome, "approved_after_refund") == {

@@ -61,6 +61,11 @@ def test_reconcile_requires_same_columns_and_key() -> None:
     assert reconcile({"dc1": one, "dc2": one}) is one
     with pytest.raises(LabError, match="missing v; extra w"):
         reconcile({"dc1": one, "dc2": other})
-    rekeyed = from_rows(ref, columns(("id", "int", "NO"), ("v", "int", "NO")), [{"name": "v"}], "dc2")
+    rekeyed = from_rows(ref, columns(("id", "int", "NO"), ("v", "text", "NO")), [{"name": "v"}], "dc2")
     with pytest.raises(LabError, match="primary key"):
         reconcile({"dc1": one, "dc2": rekeyed})
+    retyped = from_rows(ref, columns(("id", "int", "NO"), ("v", "int", "YES")), [{"name": "id"}], "dc2")
+    with pytest.raises(LabError, match="column v is int on dc2 but text on dc1"):
+        reconcile({"dc1": one, "dc2": retyped})
+    widened = from_rows(ref, columns(("id", "bigint", "NO"), ("v", "mediumtext", "YES")), [{"name": "id"}], "dc2")
+    assert reconcile({"dc1": one, "dc2": widened}) is one  # same kind of value: compared as such

@@ -7,6 +7,7 @@ import pytest
 from lab.faults import iptables, shaping
 from lab.faults.iptables import DropRule, Flow
 from lab.faults.network import parse_direction
+from lab.faults.params import TC_RATE
 
 IPS = {"dc1": "172.30.0.2", "dc2": "172.30.0.3", "dc1-ro": "172.30.0.4"}
 TAG = "mysqllab/flt-x/123/partition-1"
@@ -89,5 +90,5 @@ def test_root_detection_never_replaces_a_foreign_qdisc() -> None:
 
 
 def test_rates_are_validated_like_tc_writes_them() -> None:
-    assert shaping.RATE_PATTERN.match("1mbit") and shaping.RATE_PATTERN.match("512kbit")
-    assert not shaping.RATE_PATTERN.match("1 mbit") and not shaping.RATE_PATTERN.match("fast")
+    assert TC_RATE.match("1mbit") and TC_RATE.match("512kbit")
+    assert not TC_RATE.match("1 mbit") and not TC_RATE.match("fast")

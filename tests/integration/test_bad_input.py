@@ -1,0 +1,103 @@
+"""A corpus of hostile input: every file and command line is refused with exit 2 and one line naming the field,
+before anything starts: no container, no network, no results folder.
+
+The corpus is in the repository: tests/unit/bad_topologies, tests/unit/bad_experiments (each file's first
+line names the field it must be refused for) and BAD_COMMANDS below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.cli import entry
+from lab.db import engine, labels
+
+UNIT = Path(__file__).resolve().parents[1] / "unit"
+TOPOLOGIES = sorted((UNIT / "bad_topologies").glob("*.yaml"))
+EXPERIMENTS = sorted((UNIT / "bad_experiments").glob("*.yaml"))
+# (argv, what the one line must name)
+BAD_COMMANDS: list[tuple[list[str], str]] = [
+    (["run", "experiments/wix-incident.yaml", "--only", "guard=strikt"], "--only selects no cell"),
+    (["run", "experiments/wix-incident.yaml", "--only", "colour=red"], "--only"),
+    (["run", "experiments/wix-incident.yaml", "--only", "guard"], "--only 'guard'"),
+    (["run", "experiments/wix-incident.yaml", "--expect", "stuck_rows>many"], "--expect"),
+    (["run", "experiments/wix-incident.yaml", "--expect", "no_such_column==0"], "unknown column"),
+    (["run", "experiments/wix-incident.yaml", "--seed", "true"], "--seed"),
+    (["run", "experiments/wix-incident.yaml", "--seed", "1e99"], "--seed"),
+    (["run", "experiments/no-such-experiment.yaml"], "does not exist"),
+    (["run"], "EXPERIMENT_FILE"),
+    (["run", "experiments/wix-incident.yaml", "--resume", "."], "--resume"),
+    (["run", "--resume", "tests"], "--resume tests"),
+    (["demo", "--flavor", "junk"], "flavor"),
+    (["up", "topologies/no-such-topology.yaml"], "does not exist"),
+    (["up", "topologies/active-active.yaml", "--flavor", "postgres:16"], "--flavor"),
+    (["up", "topologies/active-active.yaml", "--binlog-format", "ROWS"], "--binlog-format"),
+    (["up", "topologies/active-active.yaml", "--name", "../escape"], "--name '../escape'"),
+    (["up", "topologies/active-active.yaml", "--name", "a`b`"], "--name"),
+    (["up", "topologies/active-active.yaml", "--name", "x" * 40], "--name"),
+    (["status", "it's"], "is not a lab name"),
+    (["down", "../../etc/passwd"], "is not a lab name"),
+    (["check", "--table", "t", "--dc", "dc1=postgres://u@h/db", "--dc", "dc2=mysql://u@h/db"], "--dc dc1"),
+    (["check", "--table", "t", "--dc", "dc1=mysql://u:secret@h/db", "--dc", "dc2=mysql://u@h/db"], "password"),
+    (["check", "--table", "t", "--dc", "dc1=mysql://u@h/db"], "at least two"),
+    (["check", "--table", "t", "--dc", "dc1", "--dc", "dc2=mysql://u@h/db"], "--dc 'dc1'"),
+    (["check", "--table", "t", "--dc", "dc1=mysql://u@h:99999/db", "--dc", "dc2=mysql://u@h/db"], "port"),
+    (["images", "ensure", "oracle:23"], "oracle"),
+    (["report", "no/such/run"], "no/such/run"),
+    (["run", "experiments/wix-incident.yaml", "--no-such-option"], "--no-such-option"),
+]
+
+
+def labelled() -> tuple[int, int]:
+    api = engine.client().api
+    selector = {"label": [f"{labels.MANAGED}=true"]}
+    return len(api.containers(all=True, filters=selector)), len(api.networks(filters=selector))
+
+
+def refused(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """Run the `lab` command in-process; it must exit 2 with one line on stderr. Returns that line."""
+    with pytest.raises(SystemExit) as done:
+        entry(argv)
+    assert done.value.code == 2, argv
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.fixture
+def nothing_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    return tmp_path / "results"
+
+
+def test_the_corpus_has_at_least_sixty_inputs() -> None:
+    assert len(TOPOLOGIES) + len(EXPERIMENTS) + len(BAD_COMMANDS) >= 60
+
+
+@pytest.mark.parametrize("path", TOPOLOGIES, ids=lambda p: p.stem)
+def test_a_bad_topology_starts_nothing(path: Path, capsys: pytest.CaptureFixture[str], nothing_starts: Path) -> None:
+    before = labelled()
+    line = refused(capsys, ["up", str(path)])
+    assert f"{path}: {path.read_text().splitlines()[0].removeprefix('# field: ').strip()}" in line
+    assert labelled() == before
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_a_bad_experiment_starts_nothing(path: Path, capsys: pytest.CaptureFixture[str],
+                                         nothing_starts: Path) -> None:
+    before = labelled()
+    line = refused(capsys, ["run", str(path), "--results", str(nothing_starts)])
+    assert f"{path}: {path.read_text().splitlines()[0].removeprefix('# field: ').strip()}:" in line
+    assert labelled() == before and not nothing_starts.exists()
+
+
+@pytest.mark.parametrize(("argv", "named"), BAD_COMMANDS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_a_bad_command_line_starts_nothing(argv: list[str], named: str, capsys: pytest.CaptureFixture[str],
+                                           nothing_starts: Path) -> None:
+    before = labelled()
+    command = [*argv, "--results", str(nothing_starts)] if argv[:1] in (["run"], ["demo"]) else argv
+    line = refused(capsys, command)
+    assert named in line, line
+    assert labelled() == before and not nothing_starts.exists()
