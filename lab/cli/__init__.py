@@ -2,9 +2,10 @@
 
     labs    up, status, down, doctor
     run     run, demo
+    files   init, validate, schema (the input files, without an engine)
     images  images ensure
     check   check, repair (the divergence checker on a lab or on any servers)
-    report  report (plots and report.html of a results directory)
+    report  report (plots and report.html of a results directory; merges shards)
     common  one-line errors (exit 2), progress, lab names; tables: plain terminal tables
 """
 
@@ -16,7 +17,8 @@ import click
 
 from lab.cli import tables
 from lab.cli.check import check, repair
-from lab.cli.common import EXIT_ERROR, EXIT_INTERRUPTED
+from lab.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, friendly_errors
+from lab.cli.files import init, schema, validate
 from lab.cli.images import images
 from lab.cli.labs import doctor, down, status_command, up
 from lab.cli.report import report_command
@@ -29,14 +31,18 @@ def main() -> None:
     """Multi-datacenter MySQL/MariaDB replication fault-injection lab."""
 
 
-for command in (up, status_command, down, doctor, run_command, demo, images, check, repair, report_command):
+for command in (init, validate, schema, up, status_command, down, doctor, run_command, demo, images, check, repair,
+                report_command):
     main.add_command(command)
 
 
 def entry(argv: list[str] | None = None) -> None:
     """The `lab` command: `main` with usage errors as one line naming the option (exit 2), like every other
     bad input, instead of click's usage block."""
+    from lab import plugins
+
     try:
+        friendly_errors(plugins.load)()   # third-party workloads, guards and faults, before any file is read
         main.main(args=argv, prog_name="lab", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)

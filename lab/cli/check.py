@@ -18,7 +18,7 @@ from lab.checker import compare_table, output, targets
 from lab.checker import repair as repairs
 from lab.checker.result import CheckResult
 from lab.cli import tables
-from lab.cli.common import EXIT_DIVERGED, friendly_errors, only_lab_name, progress
+from lab.cli.common import EXIT_DIVERGED, friendly_errors, json_option, only_lab_name, progress
 from lab.db.sql import Endpoint
 from lab.errors import LabError
 
@@ -109,10 +109,15 @@ def _emit(result: CheckResult, output_format: str, wide: bool) -> None:
 @click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
               show_default=True)
 @click.option("--wide", is_flag=True, help="One line per diverged key with every DC's values (table/csv).")
+@json_option
 @friendly_errors
 def check(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str | None, table: str,
-          no_snapshot: bool, chunk_time: float, output_format: str, wide: bool) -> None:
-    """Find the exact rows of TABLE that differ between DCs (exit 0 in sync, 1 diverged, 2 error)."""
+          no_snapshot: bool, chunk_time: float, output_format: str, wide: bool, as_json: bool) -> None:
+    """Find the exact rows of TABLE that differ between DCs (exit 0 in sync, 1 diverged, 2 error).
+
+    --json is --format json: the verdict, the counts and every difference, on stdout.
+    """
+    output_format = "json" if as_json else output_format
     found = _targets(lab_name, dc_specs, password_file)
     result = _run_check(found, table, no_snapshot, chunk_time)
     _emit(result, output_format, wide)

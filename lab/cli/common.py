@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+
+import click
 
 from lab.cli import tables
 from lab.db import state
@@ -33,6 +36,14 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(EXIT_INTERRUPTED)
 
     return wrapper
+
+
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print machine-readable JSON on stdout instead of tables (errors stay on stderr).")
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, default=str))
 
 
 def progress(message: str) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from lab.cli import tables
-from lab.cli.common import friendly_errors, only_lab_name, progress, with_options
-from lab.db import cleanup, engine, state
+from lab.cli.common import emit_json, friendly_errors, json_option, only_lab_name, progress, with_options
+from lab.db import cleanup, engine, labels, state
 from lab.db import topology as topo
 
 topology_overrides = [
@@ -37,13 +37,17 @@ def up(topology_file: str, name: str | None, flavor: str | None, binlog_format: 
 @click.command(name="status")
 @click.argument("name", required=False)
 @click.option("--full", is_flag=True, help="Do not shorten errors and GTID sets.")
+@json_option
 @friendly_errors
-def status_command(name: str | None, full: bool) -> None:
+def status_command(name: str | None, full: bool, as_json: bool) -> None:
     """Per-link IO/SQL state, lag, last error and executed GTIDs or positions."""
     from lab.db import status
     from lab.db.lab import Lab
 
     lab = Lab.attach(only_lab_name(name))
+    if as_json:
+        emit_json({"lab": lab.name, "servers": status.server_rows(lab), "links": status.link_rows(lab, full=True)})
+        return
     tables.show(status.server_rows(lab), title=f"lab {lab.name}: servers")
     tables.show(status.link_rows(lab, full=full), title=f"lab {lab.name}: replication links")
 
@@ -60,22 +64,27 @@ def down(name: str | None, everything: bool) -> None:
 
 
 @click.command()
+@json_option
 @friendly_errors
-def doctor() -> None:
+def doctor(as_json: bool) -> None:
     """Report the Docker engine, the server images and the flavors available."""
     from lab.db.images import offline
     from lab.db.images.resolve import local_lab_images
 
     facts = engine.describe()
-    tables.show([{"fact": k, "value": v} for k, v in facts.items()], title="Docker engine")
     images = local_lab_images()
-    tables.show(images or [{"image": "(none yet)", "id": "", "size_mb": ""}], title="Server images on this engine")
     local = {row["image"] for row in images}
     flavors = []
     for (family, version), recipe in offline.RECIPES.items():
         available = f"{family}:{version}" in local or recipe.tag in local
         flavors.append({"flavor": f"{family}:{version}", "status": "ready" if available else "buildable offline",
                         "offline_recipe": f"Debian {recipe.suite}: {' '.join(recipe.packages)}"})
+    leftovers = engine.client().containers.list(all=True, filters={"label": labels.LAB})
+    if as_json:
+        emit_json({"engine": facts, "images": images, "flavors": flavors, "lab_containers": len(leftovers),
+                   "labs": state.all_names()})
+        return
+    tables.show([{"fact": k, "value": v} for k, v in facts.items()], title="Docker engine")
+    tables.show(images or [{"image": "(none yet)", "id": "", "size_mb": ""}], title="Server images on this engine")
     tables.show(flavors, title="Flavors (any other official image works when it is local or pullable)")
-    leftovers = engine.client().containers.list(all=True, filters={"label": "io.mysqllab.lab"})
     progress(f"{len(leftovers)} lab container(s) exist; running labs: {', '.join(state.all_names()) or 'none'}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,7 +17,6 @@ from lab.results import schema
 from lab.results.writer import RunDirectory
 
 DEMO_SELECTION = "mode=deterministic,version_order=dc1_newer,topology=active-passive|active-active"
-EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
 
 def _draw(run_dir: Path) -> None:
@@ -26,48 +28,107 @@ def _draw(run_dir: Path) -> None:
         progress(f"could not draw the plots ({type(exc).__name__}: {exc}); results are intact")
 
 
-def run_experiment_file(experiment_file: str | None, only: tuple[str, ...], seed: int | None, results: str,
-                        expect: tuple[str, ...], plots: bool, resume: Path | None = None) -> None:
+@dataclass
+class RunRequest:
+    """What `lab run` (and `lab demo`) was asked to do, from the command line."""
+
+    experiment_file: str | None
+    only: tuple[str, ...] = ()
+    seed: int | None = None
+    results: str = "results"
+    expect: tuple[str, ...] = ()
+    plots: bool = True
+    resume: Path | None = None
+    shard: str | None = None
+    junit: Path | None = None
+    as_json: bool = False
+    dry_run: bool = False
+
+
+def _checked(request: RunRequest) -> tuple[Any, list[Any], Any]:
+    """The experiment, the parsed --expect conditions and the plan (or None when resuming), or LabError."""
     from lab import experiments
     from lab.results import expect as expectations
+    from lab.runner import parse_shard, plan
+
+    if (request.experiment_file is None) == (request.resume is None):
+        raise LabError("lab run: give an EXPERIMENT (a file or a shipped name), or --resume RUN_DIR")
+    if request.resume is not None and (request.only or request.seed is not None or request.shard):
+        raise LabError("--resume: a resumed run keeps the cells and seed it was started with; drop --only/--seed/"
+                       "--shard")
+    if request.resume is not None:
+        RunDirectory.open(request.resume)  # a directory that is no run of this lab is refused before anything starts
+    source = str(request.resume / schema.EXPERIMENT_COPY) if request.resume is not None else \
+        str(experiments.find(str(request.experiment_file)))
+    experiment = experiments.load(source)
+    try:
+        selection = experiments.parse_only(request.only)
+        wanted = [expectations.parse(text, [*schema.CELL_COLUMN_NAMES, *experiment.summary_columns()])
+                  for text in request.expect]
+    except ValueError as exc:
+        raise LabError(str(exc)) from None
+    shard = parse_shard(request.shard) if request.shard else None
+    chosen = plan(source, selection, shard) if request.resume is None else None
+    return experiment, wanted, chosen
+
+
+def _dry_run(experiment: Any, chosen: Any, as_json: bool) -> None:
+    """The cells a run would run, in order, without an engine."""
+    from lab import experiments
+
+    rows = [{"cell": experiments.cell_id(cell), **cell} for cell in chosen.cells]
+    if as_json:
+        click.echo(json.dumps({"experiment": experiment.name, "kind": experiment.kind, "file": str(chosen.path),
+                               "cells": rows, "selected": len(chosen.selected), "shard": chosen.shard_meta()}))
+        return
+    tables.show([{k: v for k, v in row.items() if k != "cell"} for row in rows],
+                title=f"{experiment.name} ({experiment.kind}): {len(rows)} cell(s) would run")
+    where = f" (shard {chosen.shard[0]}/{chosen.shard[1]} of {len(chosen.selected)})" if chosen.shard else ""
+    progress(f"dry run{where}: every field and fault checked; nothing started")
+
+
+def run_experiment_file(request: RunRequest) -> None:
+    from lab.results.junit import write_junit
     from lab.results.summary import constant_parameters, terminal_rows
     from lab.runner import resume_experiment, run_experiment
 
-    if (experiment_file is None) == (resume is None):
-        raise LabError("lab run: give an EXPERIMENT_FILE, or --resume RUN_DIR to continue a run that was killed")
-    if resume is not None and (only or seed is not None):
-        raise LabError("--resume: a resumed run keeps the cells and seed it was started with; drop --only/--seed")
-    if resume is not None:
-        RunDirectory.open(resume)  # a directory that is no run of this lab is refused before anything starts
-    source = str(resume / schema.EXPERIMENT_COPY) if resume is not None else str(experiment_file)
-    experiment = experiments.load(source)
-    try:
-        selection = experiments.parse_only(only)
-        wanted = [expectations.parse(text, [*schema.CELL_COLUMN_NAMES, *experiment.summary_columns()])
-                  for text in expect]
-    except ValueError as exc:
-        raise LabError(str(exc)) from None
-    if resume is not None:
-        result = resume_experiment(resume, progress=progress)
+    experiment, wanted, chosen = _checked(request)
+    if request.dry_run:
+        if chosen is None:
+            raise LabError("--dry-run lists the cells of an EXPERIMENT; it does not combine with --resume")
+        _dry_run(experiment, chosen, request.as_json)
+        return
+    if request.resume is not None:
+        result = resume_experiment(request.resume, progress=progress)
     else:
-        result = run_experiment(source, only=selection, seed=seed, results_root=results, progress=progress)
+        result = run_experiment(chosen.path, only=chosen.only, seed=request.seed,
+                                results_root=request.results, progress=progress, shard=chosen.shard)
     summaries = result.summaries
-    parameters = experiment.parameter_keys()
-    if plots:
+    if request.plots and summaries:
         _draw(result.directory.path)
-    fixed = ", ".join(f"{k}={v}" for k, v in constant_parameters(summaries, parameters).items())
-    tables.show(terminal_rows(summaries, parameters),
-                title=f"{len(summaries)} cell(s); all with {fixed}" if fixed else None)
-    tables.console.print(f"report: {result.directory.path / schema.REPORT_MD}\n"
-                         f"cells:  {result.directory.path / schema.CELLS_FILE}", markup=False)
+    if request.junit is not None:
+        junit = write_junit(request.junit, experiment.name, summaries, wanted, result.directory.meta.get("started"))
+        progress(f"JUnit report: {junit}")
     failed = [s for s in summaries if s.get("status") != "completed"]
+    broken = [v for expectation in wanted for v in expectation.violations(summaries)]
+    code = EXIT_INCOMPLETE if failed or not result.completed else EXIT_EXPECTATION_FAILED if broken else 0
+    if request.as_json:
+        click.echo(json.dumps({"run_dir": str(result.directory.path), "completed": result.completed,
+                               "exit_code": code, "expect_failed": broken, "cells": summaries}, default=str))
+    else:
+        parameters = experiment.parameter_keys()
+        fixed = ", ".join(f"{k}={v}" for k, v in constant_parameters(summaries, parameters).items()) \
+            if summaries else ""
+        tables.show(terminal_rows(summaries, parameters) if summaries else [],
+                    title=f"{len(summaries)} cell(s); all with {fixed}" if fixed else f"{len(summaries)} cell(s)")
+        tables.console.print(f"report: {result.directory.path / schema.REPORT_MD}\n"
+                             f"cells:  {result.directory.path / schema.CELLS_FILE}", markup=False)
     if failed or not result.completed:
         progress(f"{len(failed)} cell(s) failed; see report.md")
-        sys.exit(EXIT_INCOMPLETE)
-    broken = [v for expectation in wanted for v in expectation.violations(summaries)]
-    if broken:
+    elif broken:
         progress(f"--expect not met in {len(broken)} cell(s): " + "; ".join(broken[:5]))
-        sys.exit(EXIT_EXPECTATION_FAILED)
+    if code:
+        sys.exit(code)
 
 
 run_options = [
@@ -79,31 +140,40 @@ run_options = [
                  help="Fail (exit 1) unless every cell satisfies it, e.g. --expect diverged_after_fix==0"),
     click.option("--plots/--no-plots", default=True, show_default=True,
                  help="Also draw the plots and write report.html (same as `lab report RUN_DIR`)."),
+    click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                 help="Also write a JUnit XML report: one test case per cell; a broken --expect is a failure, a "
+                      "cell that could not run an error."),
+    click.option("--json", "as_json", is_flag=True,
+                 help="Print the run's outcome as JSON on stdout (run directory, exit code, every cell's row)."),
+    click.option("--dry-run", is_flag=True,
+                 help="Check every field and fault and list the cells that would run; start nothing."),
 ]
 
 
 @click.command(name="run")
-@click.argument("experiment_file", required=False)
+@click.argument("experiment", required=False)
 @with_options(run_options)
+@click.option("--shard", metavar="K/N",
+              help="Run only slice K of N of the selected cells (deterministic; `lab report` merges the N runs).")
 @click.option("--resume", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="RUN_DIR",
               help="Continue a run that was killed: keep its recorded cells, run the rest (instead of a file).")
 @friendly_errors
-def run_command(experiment_file: str | None, only: tuple[str, ...], seed: int | None, results: str,
-                expect: tuple[str, ...], plots: bool, resume: Path | None) -> None:
-    """Run an experiment's matrix on real servers and write a results directory.
+def run_command(experiment: str | None, resume: Path | None, shard: str | None, **options: Any) -> None:
+    """Run an EXPERIMENT's matrix on real servers and write a results directory.
+
+    EXPERIMENT is a file, or the name of a shipped experiment (`lab run wix-incident`).
 
     Exit codes: 0 every cell completed (divergence found is reported, not an error);
     1 an --expect condition failed; 2 bad input or lab error; 3 some cell failed; 130 interrupted.
     """
-    run_experiment_file(experiment_file, only, seed, results, expect, plots, resume)
+    run_experiment_file(RunRequest(experiment, resume=resume, shard=shard, **options))
 
 
 @click.command()
 @click.option("--flavor", default="mysql:9.7", show_default=True, help="Server flavor for the demo.")
 @with_options(run_options)
 @friendly_errors
-def demo(flavor: str, only: tuple[str, ...], seed: int | None, results: str, expect: tuple[str, ...],
-         plots: bool) -> None:
+def demo(flavor: str, only: tuple[str, ...], **options: Any) -> None:
     """The incident demo: deterministic 2-DC cells of experiments/wix-incident.yaml, all formats and guards.
 
     --only narrows the demo's own selection (it never widens it).
@@ -120,4 +190,4 @@ def demo(flavor: str, only: tuple[str, ...], seed: int | None, results: str, exp
         raise LabError(f"--flavor {flavor}: {exc}" if "FAMILY" in str(exc) or "flavor" in str(exc) else str(exc)) \
             from None
     expressions = [f"{key}={'|'.join(sorted(values)) or '(none)'}" for key, values in chosen.items()]
-    run_experiment_file(str(EXPERIMENTS / "wix-incident.yaml"), tuple(expressions), seed, results, expect, plots)
+    run_experiment_file(RunRequest("wix-incident", only=tuple(expressions), **options))

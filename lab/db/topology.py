@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
-from lab import yamlfile
+from lab import shipped, yamlfile
 from lab.db.images.spec import ImageRequest, parse_flavor
 from lab.errors import ConfigError
 from lab.yamlfile import FieldProblem
@@ -250,17 +250,14 @@ def resolve(topology: Topology, *, flavor: str | None = None, binlog_format: str
 
 
 def load(path: str | Path, *, flavor: str | None = None, binlog_format: str | None = None) -> ResolvedTopology:
-    """Read, validate and resolve a topology file. Raises ConfigError naming file and field."""
-    path = Path(path)
+    """Read, validate and resolve a topology file (or a shipped topology, by name). Raises ConfigError naming
+    file and field."""
+    path = find(str(path))
     data = yamlfile.read_mapping(path)
     topology = yamlfile.validate(Topology, data, str(path))
     return resolve(topology, flavor=flavor, binlog_format=binlog_format, source_file=str(path))
 
 
 def find(name_or_path: str) -> Path:
-    """Accept `topologies/x.yaml`, `x.yaml` or just `x` (looked up in the shipped topologies)."""
-    candidate = Path(name_or_path)
-    if candidate.exists():
-        return candidate
-    shipped = Path(__file__).resolve().parents[2] / "topologies" / f"{candidate.stem}.yaml"
-    return shipped if shipped.exists() else candidate
+    """A path, or a name: `./topologies/NAME.yaml` (a `lab init` copy) first, else the shipped topology."""
+    return shipped.find("topologies", name_or_path)

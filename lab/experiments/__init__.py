@@ -4,9 +4,10 @@
     timeline   traffic that shifts between DCs, with faults at given times (`kind: timeline`)
     workload   any application model of lab.workloads across DCs (`kind: workload`)
     common     strict models, matrix value checks, the fix, fault timeline entries
+    jsonschema the JSON Schema of experiment and topology files (`lab schema`), from the same models
 
-`load(path)` validates a file completely (one-line errors naming the file and field) before anything
-starts; the runner (lab.runner) turns each cell of its matrix into steps.
+`load(path)` (a path, or a shipped experiment's name) validates a file completely (one-line errors naming
+the file and field) before anything starts; the runner (lab.runner) turns each cell of its matrix into steps.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from lab import yamlfile
+from lab import plugins, shipped, yamlfile
 from lab.errors import ConfigError
 from lab.experiments.common import BINLOG_FORMATS, MATRIX_KEYS, Fix, TimelineEntry
 from lab.experiments.incident import Experiment, Scenario
@@ -64,9 +65,16 @@ KINDS: dict[str, type[BaseModel]] = {"incident": Experiment, "timeline": Timelin
                                      "workload": WorkloadExperiment}
 
 
+def find(name_or_path: str | Path) -> Path:
+    """A path, or a name: `./experiments/NAME.yaml` (a `lab init` copy) first, else the shipped experiment."""
+    return shipped.find("experiments", name_or_path)
+
+
 def load(path: str | Path) -> AnyExperiment:
-    """Load an experiment file; its `kind` (incident by default, timeline, workload) picks the model."""
-    path = Path(path)
+    """Load an experiment file (or a shipped one, by name); its `kind` (incident by default, timeline, workload)
+    picks the model. Plugins' workloads, guards and faults are registered first, so their names validate."""
+    plugins.load()
+    path = find(path)
     data = yamlfile.read_mapping(path)
     kind = data.get("kind", "incident")
     if kind not in KINDS:
@@ -75,5 +83,5 @@ def load(path: str | Path) -> AnyExperiment:
 
 
 __all__ = ["BINLOG_FORMATS", "EXEC_MODES", "KINDS", "MATRIX_KEYS", "WORKLOAD_MODES", "AnyExperiment", "Experiment",
-           "Fix", "Scenario", "TimelineEntry", "TimelineExperiment", "WorkloadExperiment", "cell_id", "known_keys",
-           "load", "parse_only", "select"]
+           "Fix", "Scenario", "TimelineEntry", "TimelineExperiment", "WorkloadExperiment", "cell_id", "find",
+           "known_keys", "load", "parse_only", "select"]

@@ -10,7 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from lab.db.images.spec import parse_flavor
 from lab.db.topology import find as find_topology
 from lab.db.topology import load as load_topology
-from lab.faults.params import FaultSpec
+from lab.faults import spec
+from lab.faults.params import FaultParams
 from lab.faults.targets import Names, TargetError, overlapping
 from lab.results import schema
 from lab.results.schema import PARAMETERS
@@ -30,7 +31,7 @@ def check_name(value: str) -> str:
     return value
 
 
-ExperimentName = Annotated[str, AfterValidator(check_name)]
+ExperimentName = Annotated[str, AfterValidator(check_name), Field(json_schema_extra={"pattern": NAME.pattern})]
 BINLOG_FORMATS = ("STATEMENT", "ROW", "MIXED")
 
 
@@ -86,8 +87,14 @@ class TimelineEntry(_Strict):
     """`at` seconds after traffic starts, start `fault`; heal it `for` seconds later (or at the end)."""
 
     at: float = Field(ge=0, description="seconds after the traffic starts")
-    fault: FaultSpec
+    fault: FaultParams
     duration: float | None = Field(None, alias="for", gt=0, description="seconds until the heal (default: the end)")
+
+    # checked against every registered fault, plugins' too (a static union could not include those)
+    @field_validator("fault", mode="before")
+    @classmethod
+    def _fault(cls, value: object) -> FaultParams:
+        return spec.check(value)
 
     @property
     def end(self) -> float:

@@ -107,6 +107,7 @@ class HoldAppliers(Fault):
     def from_params(cls, ctx: FaultContext, params: HoldAppliersParams) -> HoldAppliers:
         return cls(ctx, params.links)
 
+
 class ReplicationDelay(LinkFault):
     """SOURCE_DELAY / MASTER_DELAY: the applier holds each event this long after the source committed it.
 

@@ -9,7 +9,7 @@ by lab.faults.targets; everything else is checked here.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -43,6 +43,15 @@ class FaultParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
     kind: ClassVar[str] = ""   # the fault class that takes these parameters (lab.faults.base.Fault.registry)
+    registry: ClassVar[dict[str, type[FaultParams]]] = {}   # every `type` spelling -> its model (plugins too)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        field = cls.model_fields.get("type")
+        if cls.__dict__.get("kind") and field is not None:
+            for name in field.annotation.__args__:  # type: ignore[union-attr]
+                FaultParams.registry[name] = cls
 
     def targets(self) -> list[tuple[str, Role, str]]:
         """(field, role, name) of every name this fault refers to, for lab.faults.targets to resolve."""
@@ -97,7 +106,7 @@ class LossParams(_Between):
 class BandwidthParams(_Between):
     kind: ClassVar[str] = "bandwidth"
     type: Literal["bandwidth"]
-    rate: str = Field(description="a tc rate: 1mbit, 512kbit, 10mbps")
+    rate: str = Field(description="a tc rate: 1mbit, 512kbit, 10mbps", json_schema_extra={"pattern": TC_RATE.pattern})
 
     @field_validator("rate")
     @classmethod
@@ -117,7 +126,8 @@ class LatencyParams(_Between):
 
 
 class _Link(FaultParams):
-    link: str = Field(description="SOURCE->REPLICA, each a server or a DC (its primary)")
+    link: str = Field(description="SOURCE->REPLICA, each a server or a DC (its primary)",
+                      json_schema_extra={"pattern": LINK.pattern})
 
     _link = field_validator("link")(check_link)
 
@@ -238,20 +248,13 @@ class ClockSkewParams(FaultParams):
         return [("dc", "dc", self.dc)]
 
 
-PARAMS: tuple[type[FaultParams], ...] = (
-    PartitionParams, LossParams, BandwidthParams, LatencyParams, StopThreadParams, DelayParams, ExecModeParams,
-    SkipEventParams, HoldAppliersParams, CrashParams, RestartParams, PauseParams, ClockSkewParams,
-)
-FaultSpec = Annotated[
-    PartitionParams | LossParams | BandwidthParams | LatencyParams | StopThreadParams | DelayParams | ExecModeParams
-    | SkipEventParams | HoldAppliersParams | CrashParams | RestartParams | PauseParams | ClockSkewParams,
-    Field(discriminator="type"),
-]
+def fault_union() -> Any:
+    """Every registered fault model as one union told apart by `type`: the built-in faults and any a plugin
+    (lab.plugins) registered, so an experiment file checks a plugin's fault like a built-in one."""
+    models = tuple(dict.fromkeys(FaultParams.registry.values()))
+    return Annotated[Union[models], Field(discriminator="type")]  # noqa: UP007  (a union built at run time)
 
 
 def type_names() -> list[str]:
     """Every `type` a fault may be written with (aliases included)."""
-    names = []
-    for model in PARAMS:
-        names += list(model.model_fields["type"].annotation.__args__)  # type: ignore[union-attr]
-    return sorted(names)
+    return sorted(FaultParams.registry)

@@ -20,32 +20,50 @@ from lab.errors import ConfigError
 from lab.faults import application, links, network, servers  # noqa: F401  (registers the fault kinds)
 from lab.faults.base import Fault
 from lab.faults.context import FaultContext
-from lab.faults.params import PARAMS, FaultParams, FaultSpec, type_names
+from lab.faults.params import FaultParams, fault_union, type_names
+from lab.yamlfile import FieldProblem
 
-SCHEMA: TypeAdapter[Any] = TypeAdapter(FaultSpec)
-MODELS = {name: model for model in PARAMS for name in model.model_fields["type"].annotation.__args__}  # type: ignore
+_schemas: dict[frozenset[str], TypeAdapter[Any]] = {}
 
 
 def kinds() -> list[str]:
     return type_names()
 
 
-def parse(spec: Any, source: str, where: str = "fault") -> FaultParams:
-    """A fault dict checked against the schema; a ConfigError naming `where` and the field otherwise."""
+def _schema() -> TypeAdapter[Any]:
+    """The union of every registered fault, rebuilt only when a plugin registered another one."""
+    key = frozenset(FaultParams.registry)
+    if key not in _schemas:
+        _schemas[key] = TypeAdapter(fault_union())
+    return _schemas[key]
+
+
+def check(spec: Any) -> FaultParams:
+    """A fault dict checked against the schema; a FieldProblem naming the field (relative to the fault)."""
+    if isinstance(spec, FaultParams):
+        return spec
     if not isinstance(spec, Mapping):
-        raise ConfigError(source, where, f"must be a mapping with a `type`, got {spec!r}")
+        raise FieldProblem("", f"must be a mapping with a `type`, got {spec!r}", "write e.g. type: partition")
     try:
-        return SCHEMA.validate_python(dict(spec))
+        return _schema().validate_python(dict(spec))
     except ValidationError as exc:
         errors = exc.errors()
         first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         field, problem, fix = yamlfile.describe(first, dict(spec))
-        model = MODELS.get(str(spec.get("type")))
+        model = FaultParams.registry.get(str(spec.get("type")))
         if first["type"] == "extra_forbidden" and model is not None:
             fields = ["type", *(f for f in model.model_fields if f != "type")]
             fix = f"a {spec.get('type')} fault takes: {', '.join(fields)}"
-        field = where if field == "(top level)" else f"{where}.{field}"
-        raise ConfigError(source, field, " ".join(problem.split()), fix) from None
+        raise FieldProblem("" if field == "(top level)" else field, " ".join(problem.split()), fix) from None
+
+
+def parse(spec: Any, source: str, where: str = "fault") -> FaultParams:
+    """A fault dict checked against the schema; a ConfigError naming `where` and the field otherwise."""
+    try:
+        return check(spec)
+    except FieldProblem as problem:
+        field = f"{where}.{problem.field}" if problem.field else where
+        raise ConfigError(source, field, problem.problem, problem.fix) from None
 
 
 def build(ctx: FaultContext, spec: Mapping[str, Any] | FaultParams, where: str = "fault",

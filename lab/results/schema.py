@@ -98,6 +98,8 @@ CELL_COLUMNS: tuple[Column, ...] = (
     Column("error", TEXT, "why a failed cell failed, in one line"),
 )
 CELL_COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in CELL_COLUMNS)
+# Columns that measure the machine, not the servers: two runs of a deterministic cell differ only there.
+TIMING_COLUMNS: tuple[str, ...] = ("seconds",)
 COLUMNS_BY_NAME = {column.name: column for column in CELL_COLUMNS}
 
 # Columns a workload adds after the lab's own: its name, one per invariant, one per operation, its counts.

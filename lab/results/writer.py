@@ -70,13 +70,15 @@ class RunDirectory:
 
     @classmethod
     def create(cls, root: Path, experiment_name: str, experiment_file: Path, seed: int,
-               cells: list[dict[str, str]], argv: list[str], parameters: list[str], kind: str) -> RunDirectory:
+               cells: list[dict[str, str]], argv: list[str], parameters: list[str], kind: str,
+               shard: dict[str, Any] | None = None) -> RunDirectory:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        path = root / f"{experiment_name}-{stamp}"
+        base = f"{experiment_name}-{stamp}" + (f"-shard{shard['index']}of{shard['count']}" if shard else "")
+        path = root / base
         suffix = 1
         while path.exists():
             suffix += 1
-            path = root / f"{experiment_name}-{stamp}-{suffix}"
+            path = root / f"{base}-{suffix}"
         (path / schema.CELLS_DIR).mkdir(parents=True)
         shutil.copy(experiment_file, path / schema.EXPERIMENT_COPY)
         run = cls(path, {
@@ -85,7 +87,7 @@ class RunDirectory:
             "parameters": list(parameters),
             "started": time.time(), "finished": None, "completed": False,
             "cells_planned": len(cells), "cells_done": 0, "cells_failed": 0,
-            "cells": cells, "labs": [],
+            "cells": cells, "labs": [], "shard": shard,
         })
         run.write_meta()
         return run
@@ -172,12 +174,12 @@ class RunDirectory:
             run_series = self.path / schema.TIMESERIES_FILE
             series.to_csv(run_series, mode="a", header=not run_series.exists(), index=False)
         self.summaries.append(outcome.summary)
-        self._write_cells_csv()
+        self.write_cells_csv()
         self.meta["cells_done"] += 1
         self.meta["cells_failed"] += outcome.summary.get("status") != "completed"
         self.write_meta()
 
-    def _write_cells_csv(self) -> None:
+    def write_cells_csv(self) -> None:
         columns = cell_columns(self.summaries, self.meta.get("parameters", []))
         with (self.path / schema.CELLS_FILE).open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")

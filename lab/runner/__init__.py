@@ -1,6 +1,7 @@
 """runner: turn an experiment file into cells, run each cell's steps on a real lab, write the results.
 
-    matrix    `run_experiment`: the selected cells, one lab per (flavor, topology), reset between cells;
+    matrix    `plan`: the cells of a selection (or of shard K/N of it), known without an engine;
+              `run_experiment`: the selected cells, one lab per (flavor, topology), reset between cells;
               `resume_experiment`: the rest of a run that was killed
     plans     each experiment kind as a list of steps (`CellPlan`)
     steps     the steps: seed, scripts of writes, held appliers, traffic, checks, probes, fix
@@ -12,7 +13,8 @@
 """
 
 from lab.runner.cell import Cell
-from lab.runner.matrix import RunResult, resume_experiment, run_experiment
+from lab.runner.matrix import Plan, RunResult, parse_shard, plan, resume_experiment, run_experiment
 from lab.runner.plans import CellPlan, plan_cell
 
-__all__ = ["Cell", "CellPlan", "RunResult", "plan_cell", "resume_experiment", "run_experiment"]
+__all__ = ["Cell", "CellPlan", "Plan", "RunResult", "parse_shard", "plan", "plan_cell", "resume_experiment",
+           "run_experiment"]

@@ -61,24 +61,74 @@ def _order(cells: list[dict[str, str]]) -> list[dict[str, str]]:
     return [cell for group in groups.values() for cell in group]
 
 
-def run_experiment(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None, seed: int | None = None,
-                   results_root: str | Path = "results", progress: Progress = print, compare: Compare = compare_dcs,
-                   catch_up_timeout: float = 60.0) -> RunResult:
-    """Run the selected cells. Raises LabError for bad input before anything starts."""
-    path = Path(experiment_file)
+@dataclass
+class Plan:
+    """What a run will do, known without an engine: the experiment, the cells of its selection in run order,
+    and the slice of them this shard runs."""
+
+    path: Path
+    experiment: experiments.AnyExperiment
+    selected: list[dict[str, str]]
+    cells: list[dict[str, str]]
+    only: dict[str, set[str]]
+    shard: tuple[int, int] | None = None
+
+    def shard_meta(self) -> dict | None:
+        if self.shard is None:
+            return None
+        return {"index": self.shard[0], "count": self.shard[1],
+                "all_cells": [experiments.cell_id(cell) for cell in self.selected]}
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """`K/N` -> (K, N), 1 <= K <= N."""
+    index, _, count = text.partition("/")
+    try:
+        k, n = int(index), int(count)
+    except ValueError:
+        raise LabError(f"--shard {text!r}: expected K/N, e.g. --shard 2/3") from None
+    if not 1 <= k <= n:
+        raise LabError(f"--shard {text!r}: K must be between 1 and N, e.g. --shard 1/{max(n, 1)}")
+    return k, n
+
+
+def shard_slice(cells: list[dict[str, str]], index: int, count: int) -> list[dict[str, str]]:
+    """Shard K of N: a contiguous slice of the run order (so a shard starts few labs), sizes differing by at most
+    one; the N slices cover every cell exactly once."""
+    return cells[(index - 1) * len(cells) // count: index * len(cells) // count]
+
+
+def plan(experiment_file: str | Path, only: dict[str, set[str]] | None = None,
+         shard: tuple[int, int] | None = None) -> Plan:
+    """Validate the file (or shipped experiment) and the selection and list the cells, without an engine.
+    Raises LabError."""
+    path = experiments.find(experiment_file)
     experiment = experiments.load(path)
     unknown = sorted(set(only or {}) - set(experiment.parameter_keys()))
     if unknown:
         raise LabError(f"{path}: --only {unknown[0]}: not a matrix key of this experiment "
                        f"(keys: {', '.join(experiment.parameter_keys())})")
-    cells = _order(experiments.select(experiment.cells(), only or {}))
-    if not cells:
+    selected = _order(experiments.select(experiment.cells(), only or {}))
+    if not selected:
         raise LabError(f"{path}: --only selects no cell of the matrix")
+    cells = shard_slice(selected, *shard) if shard else selected
+    return Plan(path, experiment, selected, cells, dict(only or {}), shard)
+
+
+def run_experiment(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None, seed: int | None = None,
+                   results_root: str | Path = "results", progress: Progress = print, compare: Compare = compare_dcs,
+                   catch_up_timeout: float = 60.0, shard: tuple[int, int] | None = None) -> RunResult:
+    """Run the selected cells (shard K of N of them, if given). Raises LabError for bad input before anything
+    starts."""
+    chosen = plan(experiment_file, only, shard)
+    experiment, path, cells = chosen.experiment, chosen.path, chosen.cells
     run_seed = experiment.seed if seed is None else seed
-    preflight(cells, progress)
+    if cells:
+        preflight(cells, progress)
     directory = RunDirectory.create(Path(results_root), experiment.name, path, run_seed, cells, sys.argv,
-                                    experiment.parameter_keys(), experiment.kind)
-    progress(f"running {len(cells)} cell(s) of {experiment.name}; results in {directory.path}")
+                                    experiment.parameter_keys(), experiment.kind, shard=chosen.shard_meta())
+    where = f" (shard {shard[0]}/{shard[1]} of {len(chosen.selected)})" if shard else ""
+    progress(f"running {len(cells)} cell(s){where} of {experiment.name}; results in {directory.path}")
     matrix = Matrix(experiment, path, run_seed, directory, History(directory.history_path, experiment.name),
                     progress, compare, catch_up_timeout)
     return matrix.run(cells)

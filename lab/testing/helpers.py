@@ -28,7 +28,9 @@ def caught_up(lab: Lab, timeout: float = 60.0) -> None:
 @contextmanager
 def held_appliers(lab: Lab) -> Iterator[None]:
     """Inside the block no DC applies what the others write (the incident's forced overlap); at its end the
-    appliers replay it all, and the block waits until they have."""
+    appliers replay it all, and the block waits until they have. The block starts from DCs in sync: what was
+    written before it has replicated first."""
+    caught_up(lab)
     with FaultSet(FaultContext(lab)) as faults:
         faults.start(HoldAppliers(FaultContext(lab)))
         yield
@@ -42,12 +44,12 @@ def diverged_keys(lab: Lab, table: str) -> set[tuple]:
 
 
 def assert_in_sync(lab: Lab, table: str) -> None:
-    found = diverged_keys(lab, table)
-    assert not found, f"{table} differs between DCs at keys {sorted(found)}"
+    assert_diverged(lab, table, [])
 
 
 def assert_diverged(lab: Lab, table: str, keys: Iterable[object]) -> None:
     """Exactly these keys differ (a key is a value, or a tuple for a composite primary key)."""
     expected = {key if isinstance(key, tuple) else (key,) for key in keys}
     found = diverged_keys(lab, table)
-    assert found == expected, f"{table}: expected {sorted(expected)} to differ, found {sorted(found)}"
+    wanted = f"exactly keys {sorted(expected)} to differ" if expected else "the DCs in sync"
+    assert found == expected, f"{table}: expected {wanted}, found {sorted(found) or 'none'} differing"

@@ -27,7 +27,17 @@ BAD_COMMANDS: list[tuple[list[str], str]] = [
     (["run", "experiments/wix-incident.yaml", "--seed", "true"], "--seed"),
     (["run", "experiments/wix-incident.yaml", "--seed", "1e99"], "--seed"),
     (["run", "experiments/no-such-experiment.yaml"], "does not exist"),
-    (["run"], "EXPERIMENT_FILE"),
+    (["run"], "EXPERIMENT"),
+    (["run", "wix-incident", "--shard", "0/3"], "--shard '0/3'"),
+    (["run", "wix-incident", "--shard", "4/3"], "--shard '4/3'"),
+    (["run", "wix-incident", "--shard", "half"], "--shard 'half'"),
+    (["run", "wix-incident", "--dry-run", "--only", "colour=red"], "--only"),
+    (["run", "--resume", "tests", "--shard", "1/2"], "--resume"),
+    (["run", "no-such-shipped-experiment"], "does not exist"),
+    (["validate", "tests/unit/bad_experiments/fault_direction_sideways.yaml"], "timeline.0.fault.direction"),
+    (["validate", "no-such-file.yaml"], "does not exist"),
+    (["schema", "nonsense"], "schema"),
+    (["report", "tests", "tests/unit"], "tests: not a run directory to merge"),
     (["run", "experiments/wix-incident.yaml", "--resume", "."], "--resume"),
     (["run", "--resume", "tests"], "--resume tests"),
     (["demo", "--flavor", "junk"], "flavor"),
@@ -91,6 +101,17 @@ def test_a_bad_experiment_starts_nothing(path: Path, capsys: pytest.CaptureFixtu
     line = refused(capsys, ["run", str(path), "--results", str(nothing_starts)])
     assert f"{path}: {path.read_text().splitlines()[0].removeprefix('# field: ').strip()}:" in line
     assert labelled() == before and not nothing_starts.exists()
+    # `lab validate` and `lab run --dry-run` check the same schema, and say the same
+    assert refused(capsys, ["validate", str(path)]) == line
+    assert refused(capsys, ["run", str(path), "--dry-run", "--results", str(nothing_starts)]) == line
+
+
+@pytest.mark.parametrize("path", TOPOLOGIES, ids=lambda p: p.stem)
+def test_validate_refuses_a_bad_topology_as_up_does(path: Path, capsys: pytest.CaptureFixture[str],
+                                                    nothing_starts: Path) -> None:
+    up = refused(capsys, ["up", str(path)])
+    if "servers" in path.read_text() or "replication" in path.read_text():
+        assert refused(capsys, ["validate", str(path)]) == up
 
 
 @pytest.mark.parametrize(("argv", "named"), BAD_COMMANDS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")

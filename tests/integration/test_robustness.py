@@ -2,7 +2,7 @@
 
 - `lab check` with a wrong or missing password, a missing table, schemas that differ, or a connection
   killed in the middle: exit 2 and one line naming the DC, never a traceback and never "in sync";
-- `lab down --all` while a run starts its lab_pool, two runs on one engine, `up` of a name already up;
+- `lab down --all` while a run starts its labs, two runs on one engine, `up` of a name already up;
 - `kill -9` during `lab run`, then `lab run --resume`: the recorded cells stay byte for byte, the rest run.
 """
 
@@ -41,7 +41,9 @@ def one_line_error(result: subprocess.CompletedProcess) -> str:
 
 
 def run_labs_left(run_dir: Path) -> list[dict]:
-    names = json.loads((run_dir / "run.json").read_text()).get("lab_pool", [])
+    """Containers still up of the labs a run noted in run.json (every run here starts at least one)."""
+    names = json.loads((run_dir / "run.json").read_text())["labs"]
+    assert names, f"{run_dir}: the run noted no lab it started"
     api = engine.client().api
     return [c for name in names for c in api.containers(all=True, filters={"label": [f"{labels.LAB}={name}"]})]
 
@@ -197,3 +199,14 @@ def test_with_no_engine_a_run_is_exit_2_and_writes_nothing(tmp_path: Path) -> No
                                       "--results", str(tmp_path / "results"),
                                       env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"}))
     assert "no Docker engine" in line and not (tmp_path / "results").exists()
+
+
+def test_with_no_engine_validate_and_dry_run_still_check_everything(tmp_path: Path) -> None:
+    no_engine = {"DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    done = lab_command("validate", "wix-incident", "partition-during-shift", "active-active", env=no_engine)
+    assert done.returncode == 0 and done.stdout.count("ok: ") == 3, done.stderr
+    done = lab_command("run", "partition-during-shift", "--dry-run", "--results", str(tmp_path / "r"), env=no_engine)
+    assert done.returncode == 0 and "8 cell(s) would run" in done.stdout and not (tmp_path / "r").exists()
+    line = one_line_error(lab_command("run", "tests/unit/bad_experiments/fault_probability_typo.yaml", "--dry-run",
+                                      env=no_engine))
+    assert "probabilty" in line
