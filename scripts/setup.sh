@@ -4,11 +4,11 @@
 #   2. debootstrap and iptables (offline image builds, network faults),
 #   3. a virtualenv in .venv with the lab installed,
 #   4. the server images for LAB_FLAVORS (local, pulled, or built offline from Debian packages).
-# Usage: bash scripts/setup.sh            (flavors: mysql:9.7 mariadb:10.11)
+# Usage: bash scripts/setup.sh            (flavors: mysql:9.7 mariadb:10.11 mariadb:10.11+galera)
 #        LAB_FLAVORS="mysql:8.4" bash scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-FLAVORS=${LAB_FLAVORS:-"mysql:9.7 mariadb:10.11"}
+FLAVORS=${LAB_FLAVORS:-"mysql:9.7 mariadb:10.11 mariadb:10.11+galera"}
 say() { echo "[setup] $*" >&2; }
 
 is_debian_root() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from lab.cli import tables
@@ -22,16 +24,26 @@ topology_overrides = [
 @with_options(topology_overrides)
 @friendly_errors
 def up(topology_file: str, name: str | None, flavor: str | None, binlog_format: str | None) -> None:
-    """Start a topology, wire replication and wait until every link is caught up."""
-    from lab.db import status
+    """Start a topology, form its replication (links, a group, a cluster) and wait until it is caught up."""
     from lab.db.lab import Lab
 
     resolved = topo.load(topo.find(topology_file), flavor=flavor, binlog_format=binlog_format)
     lab = Lab.up(resolved, name=name, progress=progress)
     lab.remember_overrides({"flavor": flavor, "binlog_format": binlog_format})
-    tables.show(status.server_rows(lab), title=f"lab {lab.name}: servers")
-    tables.show(status.link_rows(lab), title=f"lab {lab.name}: replication links")
+    show_lab(lab)
     progress(f"`lab status {lab.name}` to watch, `lab down {lab.name}` to remove")
+
+
+def show_lab(lab: Any, full: bool = False) -> None:
+    """The servers, then the links (asynchronous designs) and the members' state (a group, a cluster, semi-sync)."""
+    from lab.db import status
+
+    tables.show(status.server_rows(lab), title=f"lab {lab.name}: servers")
+    if lab.topology.links:
+        tables.show(status.link_rows(lab, full=full), title=f"lab {lab.name}: replication links")
+    members = lab.design.members(lab)
+    if members:
+        tables.show(members, title=f"lab {lab.name}: {lab.design.name} members")
 
 
 @click.command(name="status")
@@ -46,10 +58,10 @@ def status_command(name: str | None, full: bool, as_json: bool) -> None:
 
     lab = Lab.attach(only_lab_name(name))
     if as_json:
-        emit_json({"lab": lab.name, "servers": status.server_rows(lab), "links": status.link_rows(lab, full=True)})
+        emit_json({"lab": lab.name, "design": lab.design.name, "servers": status.server_rows(lab),
+                   "links": status.link_rows(lab, full=True), "members": lab.design.members(lab)})
         return
-    tables.show(status.server_rows(lab), title=f"lab {lab.name}: servers")
-    tables.show(status.link_rows(lab, full=full), title=f"lab {lab.name}: replication links")
+    show_lab(lab, full)
 
 
 @click.command()
@@ -75,9 +87,9 @@ def doctor(as_json: bool) -> None:
     images = local_lab_images()
     local = {row["image"] for row in images}
     flavors = []
-    for (family, version), recipe in offline.RECIPES.items():
-        available = f"{family}:{version}" in local or recipe.tag in local
-        flavors.append({"flavor": f"{family}:{version}", "status": "ready" if available else "buildable offline",
+    for recipe in offline.RECIPES.values():
+        available = recipe.tag in local or f"{recipe.flavor}:{recipe.version}" in local
+        flavors.append({"flavor": recipe.flavor_text, "status": "ready" if available else "buildable offline",
                         "offline_recipe": f"Debian {recipe.suite}: {' '.join(recipe.packages)}"})
     leftovers = engine.client().containers.list(all=True, filters={"label": labels.LAB})
     if as_json:

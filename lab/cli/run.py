@@ -79,10 +79,13 @@ def _dry_run(experiment: Any, chosen: Any, as_json: bool) -> None:
     rows = [{"cell": experiments.cell_id(cell), **cell} for cell in chosen.cells]
     if as_json:
         click.echo(json.dumps({"experiment": experiment.name, "kind": experiment.kind, "file": str(chosen.path),
-                               "cells": rows, "selected": len(chosen.selected), "shard": chosen.shard_meta()}))
+                               "cells": rows, "selected": len(chosen.selected), "shard": chosen.shard_meta(),
+                               "not_applicable": chosen.not_applicable}))
         return
     tables.show([{k: v for k, v in row.items() if k != "cell"} for row in rows],
                 title=f"{experiment.name} ({experiment.kind}): {len(rows)} cell(s) would run")
+    for reason in dict.fromkeys(chosen.not_applicable.values()):
+        progress(f"left out: {reason}")
     where = f" (shard {chosen.shard[0]}/{chosen.shard[1]} of {len(chosen.selected)})" if chosen.shard else ""
     progress(f"dry run{where}: every field and fault checked; nothing started")
 
@@ -109,7 +112,7 @@ def run_experiment_file(request: RunRequest) -> None:
     if request.junit is not None:
         junit = write_junit(request.junit, experiment.name, summaries, wanted, result.directory.meta.get("started"))
         progress(f"JUnit report: {junit}")
-    failed = [s for s in summaries if s.get("status") != "completed"]
+    failed = [s for s in summaries if s.get("status") == "failed"]   # a refused format is a result
     broken = [v for expectation in wanted for v in expectation.violations(summaries)]
     code = EXIT_INCOMPLETE if failed or not result.completed else EXIT_EXPECTATION_FAILED if broken else 0
     if request.as_json:

@@ -5,6 +5,6 @@ server's errno), which is all the verdicts ever read.
 """
 
 from lab.client.clock import AppClock, ClockRegistry
-from lab.client.recording import AUTO_KEY, Client, Outcome, key_text
+from lab.client.recording import AUTO_KEY, Client, Outcome, errno_of, key_text
 
-__all__ = ["AUTO_KEY", "AppClock", "Client", "ClockRegistry", "Outcome", "key_text"]
+__all__ = ["AUTO_KEY", "AppClock", "Client", "ClockRegistry", "Outcome", "errno_of", "key_text"]

@@ -15,37 +15,25 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import pymysql
 from docker.errors import APIError
 
-from lab.db import cleanup, engine, labels, state
+from lab.db import cleanup, engine, formats, labels, state
 from lab.db import server as srv
 from lab.db import topology as topo
 from lab.db.credentials import Credentials
+from lab.db.designs import Design, design_for
+from lab.db.formats import FormatOutcome
 from lab.db.images import resolve as image_resolve
 from lab.db.images.seed import SeededImage, seeded
-from lab.db.replication import CatchUpResult, Link, LinkStatus, catch_up, link_status, wire
+from lab.db.replication import CatchUpResult, Link, LinkStatus, link_status
 from lab.db.server import Server
 from lab.db.sql import Endpoint
 from lab.errors import LabError, ReplicationError
 
 Progress = Callable[[str], None]
-SYSTEM_SCHEMAS = ("mysql", "sys", "information_schema", "performance_schema")
-
-
-def _reset_server(server: Server, binlog_format: str | None) -> None:
-    with server.connect(database=None) as connection, connection.cursor() as cursor:
-        cursor.execute("SET SESSION sql_log_bin=0")
-        cursor.execute("SELECT schema_name AS name FROM information_schema.schemata")
-        for row in cursor.fetchall():
-            name = row["name"]
-            if name.lower() not in SYSTEM_SCHEMAS:
-                cursor.execute(f"DROP DATABASE `{name}`")
-        cursor.execute(f"CREATE DATABASE `{srv.SCHEMA}`")
-        for statement in server.dialect.reset_binary_logs():
-            cursor.execute(statement)
-        if binlog_format:
-            cursor.execute(f"SET GLOBAL binlog_format={binlog_format.upper()}")
 
 
 def _quiet(_message: str) -> None:
@@ -61,6 +49,13 @@ class Lab:
     timings: dict[str, float] = field(default_factory=dict)
     # Globals changed after start (SET GLOBAL); a restarted server loses them, so they are re-applied.
     runtime_settings: dict[str, str] = field(default_factory=dict)
+    # What the servers did with the binlog format of the last reset (None: the format the lab started with).
+    format_outcome: FormatOutcome | None = None
+
+    @cached_property
+    def design(self) -> Design:
+        """How this lab's servers replicate (lab.db.designs): links, a group, or a Galera cluster."""
+        return design_for(self.topology)
 
     # --- construction -------------------------------------------------------------------
     @classmethod
@@ -111,13 +106,19 @@ class Lab:
                                         labels={**labels.for_lab(lab_name), labels.TOPOLOGY: topology.name})
         state.save(lab_name, topology.source_file, {}, credentials)
         progress(f"starting {len(topology.servers)} servers")
+        design = design_for(topology)
         servers = dict(zip(topology.servers, pool.map(
-            lambda spec: cls._start_server(lab_name, topology, spec, images[spec.name], credentials),
+            lambda spec: cls._start_server(lab_name, topology, spec, images[spec.name], credentials, design),
             topology.servers.values()), strict=True))
         timings["servers_ready"] = time.monotonic() - started
         lab = cls(lab_name, topology, servers, credentials, timings)
-        progress("wiring replication")
-        lab._wire_all(pool)
+        progress(f"forming replication ({lab.design.name})")
+        try:
+            lab.design.form(lab, pool)
+        except pymysql.err.MySQLError as exc:   # e.g. START GROUP_REPLICATION refused: say why, in the server's words
+            raise ReplicationError(f"{lab.design.label} of lab {lab_name} did not form: {exc.args[0]}: "
+                                   f"{exc.args[1] if len(exc.args) > 1 else exc}\n"
+                                   + "\n".join(srv.error_lines(s.container) for s in servers.values())) from None
         result = lab.catch_up(timeout=catch_up_timeout)
         timings["caught_up"] = time.monotonic() - started
         if not result.caught_up:
@@ -139,9 +140,11 @@ class Lab:
 
     @staticmethod
     def _start_server(lab_name: str, topology: topo.ResolvedTopology, spec: topo.ResolvedServer,
-                      image: SeededImage, credentials: Credentials) -> Server:
+                      image: SeededImage, credentials: Credentials, design: Design) -> Server:
         container = srv.create(lab_name, spec, image, credentials, gtid_domain=spec.server_id,
-                               topology_name=topology.name)
+                               topology_name=topology.name,
+                               design_options=design.server_options(spec, image.dialect, lab_name),
+                               files=design.files(spec, image.dialect))
         endpoint = Endpoint("127.0.0.1", srv.published_port(container), credentials.admin_user,
                             credentials.admin_password, srv.SCHEMA)
         dialect = srv.wait_ready(container, endpoint)
@@ -174,22 +177,15 @@ class Lab:
         state.save(self.name, self.topology.source_file, overrides, self.credentials)
 
     # --- replication ----------------------------------------------------------------------
-    def _wire_all(self, pool: ThreadPoolExecutor) -> None:
-        def wire_one(link: topo.LinkSpec) -> None:
-            source, replica = self.servers[link.source], self.servers[link.replica]
-            wire(source, replica, link, self.credentials.replication_user, self.credentials.replication_password,
-                 use_gtid=self.topology.servers[link.replica].gtid)
-
-        list(pool.map(wire_one, self.topology.links))
-
     @property
     def links(self) -> list[Link]:
         return [Link(self.servers[link.source], self.servers[link.replica], self.topology.servers[link.replica].gtid)
                 for link in self.topology.links]
 
     def catch_up(self, timeout: float = 60.0) -> CatchUpResult:
-        """Wait until every replica applied everything its source binlogged; report errors instead of hanging."""
-        return catch_up(self.links, timeout=timeout)
+        """Wait until every server applied everything the others wrote (every link, every member); report errors
+        instead of hanging."""
+        return self.design.catch_up(self, timeout)
 
     def link_statuses(self) -> list[tuple[topo.LinkSpec, LinkStatus | None]]:
         with ThreadPoolExecutor(max_workers=max(1, len(self.topology.links))) as pool:
@@ -197,23 +193,41 @@ class Lab:
         return list(zip(self.topology.links, statuses, strict=True))
 
     def reset(self, *, binlog_format: str | None = None, timeout: float = 60.0) -> CatchUpResult:
-        """Return to a freshly-started state without new containers: no user data, empty binlogs and GTIDs.
+        """Return to a freshly-started state without new containers: no user data, nothing in flight.
 
-        Replication is stopped everywhere first, so nothing in flight leaks into the next cell;
-        user schemas are dropped with the binary log off, binlogs and GTID history are reset,
-        `binlog_format` is optionally switched globally, then links are re-wired and caught up.
+        The design resets its own way (links: replication stopped, binlogs and GTIDs reset, rewired; a
+        group or cluster: one DROP and CREATE through it). `binlog_format` is applied on every server and, on
+        a design that certifies (whose plugin may reject writes under a format the server accepted), one write
+        is tried: `format_outcome` then says whether the servers accepted it, refused it, or reject writes
+        under it. On links nothing is written, so a cell still starts with empty binlogs and GTID sets.
         """
-        servers = list(self.servers.values())
-        if binlog_format:
+        outcome = FormatOutcome(binlog_format.upper() if binlog_format else None)
+
+        def apply_format(server: Server) -> None:
+            if binlog_format:
+                formats.apply(server, binlog_format, outcome)
+
+        with ThreadPoolExecutor(max_workers=len(self.servers)) as pool:
+            self.design.reset(self, pool, apply_format)
+        if binlog_format and not outcome.refused:
             self.runtime_settings["binlog_format"] = binlog_format.upper()
-        with ThreadPoolExecutor(max_workers=len(servers)) as pool:
-            list(pool.map(lambda s: s.execute(s.dialect.stop_replica(), s.dialect.reset_replica_all()), servers))
-            list(pool.map(lambda s: _reset_server(s, binlog_format), servers))
-            self._wire_all(pool)
+            if self.design.certifying:   # links take writes under any format they accept; a plugin may not
+                formats.probe_write(self.primary(next(iter(self.topology.dcs))), outcome)
         result = self.catch_up(timeout=timeout)
         if not result.caught_up:
             raise ReplicationError(result.summary())
+        self.format_outcome = outcome
         return result
+
+    def note_start_format(self, binlog_format: str, refusal: str = "") -> FormatOutcome:
+        """The lab just started for a cell whose format was a server option: try one write under it (or keep
+        why the servers would not start with it), as `format_outcome`."""
+        outcome = FormatOutcome(binlog_format.upper(), applied_as="server option", refused_start=refusal)
+        if not refusal and self.design.certifying:
+            formats.probe_write(self.primary(next(iter(self.topology.dcs))), outcome)
+            self.catch_up()
+        self.format_outcome = outcome
+        return outcome
 
     def set_global(self, name: str, value: str) -> None:
         """SET GLOBAL on every server, remembered so that a server restarted later gets it again."""

@@ -40,9 +40,13 @@ def _option_flag(name: str, value: OptionValue) -> str:
     return f"{flag}={value}"
 
 
-def command_line(spec: ResolvedServer, image: SeededImage, gtid_domain: int) -> list[str]:
-    """The server's whole configuration, as command-line options (works on official images too)."""
-    base = [
+def command_line(spec: ResolvedServer, image: SeededImage, gtid_domain: int,
+                 design_options: list[str] | None = None) -> list[str]:
+    """The server's whole configuration, as command-line options (works on official images too). A design's
+    `--defaults-extra-file` must be the very first option, so design options that name one lead."""
+    leading = [o for o in design_options or [] if o.startswith("--defaults-extra-file=")]
+    trailing = [o for o in design_options or [] if o not in leading]
+    base = [*leading,
         "--user=mysql",
         f"--datadir={DATADIR}",
         "--port=3306",
@@ -58,16 +62,18 @@ def command_line(spec: ResolvedServer, image: SeededImage, gtid_domain: int) -> 
         log_replica_updates=spec.log_replica_updates,
         domain_id=gtid_domain,
     )
-    return base + flavor_options + [_option_flag(k, v) for k, v in spec.options.items()]
+    return base + flavor_options + trailing + [_option_flag(k, v) for k, v in spec.options.items()]
 
 
-def _init_archive(content: str, uid: int) -> bytes:
+def lab_archive(files: dict[str, str], uid: int, mode: int = 0o600) -> bytes:
+    """Files for the container's /lab, owned by the server's user (the init file holds passwords: 0600)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        data = content.encode()
-        info = tarfile.TarInfo(INIT_FILE.rsplit("/", 1)[-1])
-        info.size, info.mode, info.uid, info.gid = len(data), 0o600, uid, uid
-        archive.addfile(info, io.BytesIO(data))
+        for name, content in files.items():
+            data = content.encode()
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.uid, info.gid = len(data), mode, uid, uid
+            archive.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
@@ -115,7 +121,8 @@ class Server:
 
 
 def create(lab_name: str, spec: ResolvedServer, image: SeededImage, credentials: Credentials,
-           gtid_domain: int, topology_name: str) -> Container:
+           gtid_domain: int, topology_name: str, design_options: list[str] | None = None,
+           files: dict[str, str] | None = None) -> Container:
     """Create and start the container. It is labelled before it exists, so cleanup always finds it."""
     client = engine.client()
     container = client.containers.create(
@@ -123,7 +130,7 @@ def create(lab_name: str, spec: ResolvedServer, image: SeededImage, credentials:
         name=container_name(lab_name, spec.name),
         hostname=spec.name,
         entrypoint=[image.binary],
-        command=command_line(spec, image, gtid_domain),
+        command=command_line(spec, image, gtid_domain, design_options),
         labels={**labels.for_lab(lab_name), labels.SERVER: spec.name, labels.DC: spec.dc,
                 labels.TOPOLOGY: topology_name},
         ports={CONTAINER_PORT: ("127.0.0.1", spec.port)},
@@ -133,7 +140,9 @@ def create(lab_name: str, spec: ResolvedServer, image: SeededImage, credentials:
         stop_signal="SIGTERM",
         detach=True,
     )
-    container.put_archive("/lab", _init_archive(credentials.init_sql(SCHEMA), image.mysql_uid))
+    init = INIT_FILE.rsplit("/", 1)[-1]
+    container.put_archive("/lab", lab_archive({init: credentials.init_sql(SCHEMA), **(files or {})},
+                                               image.mysql_uid))
     try:
         container.start()
     except APIError as exc:
@@ -152,6 +161,15 @@ def published_port(container: Container) -> int:
         if binding.get("HostIp") in ("127.0.0.1", "") and binding.get("HostPort"):
             return int(binding["HostPort"])
     raise ServerStartError(f"container {container.name} has no published port for {CONTAINER_PORT}")
+
+
+def error_lines(container: Container, tail: int = 200) -> str:
+    """The server's own [ERROR] lines among its last log lines (why it refused something), one per line."""
+    try:
+        text = container.logs(tail=tail).decode(errors="replace")
+    except Exception:   # the container is gone: nothing more to say
+        return ""
+    return "\n".join(line for line in text.splitlines() if "[ERROR]" in line)
 
 
 def wait_ready(container: Container, endpoint: Endpoint, timeout: float = 90.0) -> Dialect:

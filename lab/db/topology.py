@@ -1,7 +1,13 @@
-"""Topology files: which servers exist, in which DC, with which binlog settings, replicating to whom."""
+"""Topology files: which servers exist, in which DC, with which binlog settings, replicating to whom and how.
+
+`replication` names the design: `one-way` or `circular` asynchronous links (each optionally
+semi-synchronous), `group` (MySQL Group Replication, one member per DC) or `galera` (MariaDB
+Galera, one node per DC). How each design starts, forms and catches up is lab.db.designs' job.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +21,9 @@ from lab.errors import ConfigError
 from lab.yamlfile import FieldProblem
 
 BinlogFormat = Literal["STATEMENT", "ROW", "MIXED"]
+Replication = Literal["one-way", "circular", "group", "galera"]
+CERTIFYING = ("group", "galera")          # designs whose members certify writes, with no links between them
+FAMILY_OF_DESIGN = {"group": "mysql", "galera": "mariadb"}   # the server family a design exists in
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 OPTION_PATTERN = re.compile(r"^[a-z][a-z0-9_-]*$")
 OptionValue = str | int | float | bool
@@ -74,19 +83,47 @@ class ServerSpec(ServerSettings):
     port: StrictInt | None = Field(None, ge=1, le=65535, description="fixed host port on 127.0.0.1; default: any free")
 
 
+class SemiSync(_Strict):
+    """Semi-synchronous replication on a link: the source waits for this replica's acknowledgement."""
+
+    wait_point: Literal["AFTER_SYNC", "AFTER_COMMIT"] = Field(
+        "AFTER_SYNC", description="AFTER_SYNC: wait before the commit is visible; AFTER_COMMIT: after")
+    timeout_ms: StrictInt = Field(10_000, ge=0, description="fall back to asynchronous after this long without ack")
+
+
 class LinkSpec(_Strict):
     source: str
     replica: str
     delay: StrictInt = Field(0, ge=0, description="SOURCE_DELAY/MASTER_DELAY in seconds")
     parallel_workers: StrictInt | None = Field(None, ge=0, le=1024)
+    semi_sync: SemiSync | None = Field(None, description="make the link semi-synchronous")
+
+
+class GroupSpec(_Strict):
+    """Group Replication settings (`replication: group`)."""
+
+    mode: Literal["multi-primary", "single-primary"] = "multi-primary"
+    primary: str | None = Field(None, description="single-primary: the member that bootstraps as primary "
+                                                  "(default: the first server)")
+    enforce_update_everywhere_checks: bool = Field(True, description="multi-primary: refuse what is unsafe "
+                                                                     "everywhere (e.g. SERIALIZABLE, FK cascades)")
+
+
+class GaleraSpec(_Strict):
+    """Galera settings (`replication: galera`)."""
+
+    sst_method: Literal["rsync", "mariabackup"] = Field("rsync", description="how a joining node copies the data")
 
 
 class Topology(_Strict):
     name: str
     description: str = ""
-    replication: Literal["one-way", "circular"] = Field(
-        ..., description="one-way forbids cycles in the links; circular allows them"
+    replication: Replication = Field(
+        ..., description="one-way: links without cycles; circular: links with cycles; group: MySQL Group "
+                         "Replication; galera: MariaDB Galera (both: one member per DC, no links)"
     )
+    group: GroupSpec | None = None
+    galera: GaleraSpec | None = None
     defaults: Defaults = Field(default_factory=Defaults)
     servers: dict[str, ServerSpec]
     links: list[LinkSpec] = Field(default_factory=list)
@@ -116,6 +153,43 @@ class Topology(_Strict):
                 raise FieldProblem(name, f"server name {name!r} must be lowercase letters, digits and dashes, "
                                          "at most 31 characters")
         return value
+
+    @model_validator(mode="after")
+    def _design(self) -> Topology:
+        for block in ("group", "galera"):
+            if getattr(self, block) is not None and self.replication != block:
+                raise FieldProblem(block, f"a `{block}:` block needs replication: {block}", f"remove `{block}:`")
+        if self.replication not in CERTIFYING:
+            return self
+        if self.links:
+            raise FieldProblem("links", f"a {self.replication} topology replicates among its members, not over "
+                                        "links", "remove `links:`")
+        for name, server in self.servers.items():
+            if server.role != "primary":
+                raise FieldProblem(f"servers.{name}.role", f"every member of a {self.replication} topology is a "
+                                                           "primary of its own DC", "remove `role: replica`")
+        if self.replication == "group":
+            if any(spec.gtid is False for spec in (self.defaults, *self.servers.values())):
+                raise FieldProblem("defaults.gtid", "Group Replication needs GTIDs", "set gtid: true")
+            primary = (self.group or GroupSpec()).primary
+            if primary is not None and primary not in self.servers:
+                raise FieldProblem("group.primary", f"names undefined server {primary!r}",
+                                   f"use one of: {', '.join(self.servers)}")
+        return self
+
+    @model_validator(mode="after")
+    def _semi_sync(self) -> Topology:
+        """A source waits at one wait point with one timeout, whichever of its replicas acknowledges."""
+        chosen: dict[str, tuple[int, SemiSync]] = {}
+        for index, link in enumerate(self.links):
+            if link.semi_sync is None:
+                continue
+            first = chosen.setdefault(link.source, (index, link.semi_sync))
+            if first[1] != link.semi_sync:
+                raise FieldProblem(f"links.{index}.semi_sync", f"differs from links.{first[0]}.semi_sync, a link "
+                                   f"from the same source {link.source!r}", "give every semi-sync link of a "
+                                   "source the same wait_point and timeout_ms")
+        return self
 
     @model_validator(mode="after")
     def _links_and_roles(self) -> Topology:
@@ -208,6 +282,13 @@ class ResolvedTopology:
     servers: dict[str, ResolvedServer]
     links: tuple[LinkSpec, ...]
     source_file: str = ""
+    group: GroupSpec | None = None
+    galera: GaleraSpec | None = None
+
+    @property
+    def certifying(self) -> bool:
+        """Members certify each other's writes (group, galera): there are no links whose appliers could be held."""
+        return self.replication in CERTIFYING
 
     @property
     def dcs(self) -> dict[str, str]:
@@ -227,10 +308,19 @@ def resolve(topology: Topology, *, flavor: str | None = None, binlog_format: str
         raise ConfigError("--binlog-format", "binlog_format", f"{binlog_format!r} is not STATEMENT, ROW or MIXED")
     servers: dict[str, ResolvedServer] = {}
     d = topology.defaults
+    variant = "galera" if topology.replication == "galera" else None
     for index, (name, spec) in enumerate(topology.servers.items(), start=1):
         chosen_flavor = flavor or spec.flavor or (None if spec.image else d.flavor)
         image_ref = None if flavor else (spec.image or (None if spec.flavor else d.image))
         request = ImageRequest(None, None, image_ref) if image_ref else parse_flavor(chosen_flavor or "")
+        needed = FAMILY_OF_DESIGN.get(topology.replication)
+        if needed and request.family not in (None, needed):
+            where = "--flavor" if flavor else source_file or topology.name
+            raise ConfigError(where, "flavor", f"{request.official_reference} cannot run replication: "
+                                               f"{topology.replication}, which is a {needed} design",
+                              f"use a {needed} flavor")
+        if variant and request.family:
+            request = dataclasses.replace(request, variant=variant)
         servers[name] = ResolvedServer(
             name=name,
             dc=spec.dc or name,
@@ -245,8 +335,10 @@ def resolve(topology: Topology, *, flavor: str | None = None, binlog_format: str
             options={**d.options, **spec.options},
             port=spec.port,
         )
+    group = topology.group or (GroupSpec() if topology.replication == "group" else None)
+    galera = topology.galera or (GaleraSpec() if topology.replication == "galera" else None)
     return ResolvedTopology(topology.name, topology.description, topology.replication, servers,
-                            tuple(topology.links), source_file)
+                            tuple(topology.links), source_file, group, galera)
 
 
 def load(path: str | Path, *, flavor: str | None = None, binlog_format: str | None = None) -> ResolvedTopology:

@@ -12,7 +12,14 @@ from lab.yamlfile import FieldProblem
 
 
 class Matrix(ServerMatrix):
-    mode: list[Literal["deterministic", "concurrent"]] = Field(["deterministic"], min_length=1)
+    """`mode` is how the overlap is forced: `deterministic` holds the appliers while both DCs write (on a design
+    that certifies, where appliers cannot be held, it is `txn_dc2_first`); `txn_dc2_first`: DC2 opens a
+    transaction and writes, DC1 writes and commits, then DC2 commits; `txn_dc1_first` the reverse;
+    `stale_read`: both read, DC1 writes, replication catches up, then DC2 writes from its stale read;
+    `concurrent`: real concurrent traffic."""
+
+    mode: list[Literal["deterministic", "concurrent", "txn_dc2_first", "txn_dc1_first", "stale_read"]] = Field(
+        ["deterministic"], min_length=1)
     version_order: list[Literal["dc1_newer", "dc2_newer"]] = Field(["dc1_newer"], min_length=1)
 
 
@@ -49,6 +56,8 @@ class Scenario(_Strict):
     leader_after: Literal["dc1", "dc2"] = "dc1"
     leader_writes: list[LeaderWrite] = Field(default_factory=list)
     concurrent: Concurrent = Field(default_factory=Concurrent)
+    retry: Literal["none", "reread", "blind"] = Field(
+        "none", description="what the application does after a certification rollback (lab.workloads.users)")
 
     @model_validator(mode="after")
     def _rows(self) -> Scenario:

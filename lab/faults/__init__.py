@@ -17,7 +17,7 @@ from lab.faults.base import Fault, FaultError
 from lab.faults.context import FaultContext
 from lab.faults.faultset import FaultSet
 from lab.faults.links import ExecMode, HoldAppliers, ReplicationDelay, SkipEvent, StopThread
-from lab.faults.network import Bandwidth, Latency, PacketLoss, Partition
+from lab.faults.network import Bandwidth, Isolate, Latency, PacketLoss, Partition
 from lab.faults.schedule import FaultSchedule
 from lab.faults.servers import Crash, Pause, Restart
 from lab.faults.spec import build, kinds
@@ -25,6 +25,6 @@ from lab.faults.sweep import sweep
 
 __all__ = [
     "Bandwidth", "ClockSkew", "Crash", "ExecMode", "Fault", "FaultContext", "FaultError", "FaultSchedule", "FaultSet",
-    "HoldAppliers", "Latency", "PacketLoss", "Partition", "Pause", "ReplicationDelay", "Restart", "SkipEvent",
-    "StopThread", "build", "kinds", "sweep",
+    "HoldAppliers", "Isolate", "Latency", "PacketLoss", "Partition", "Pause", "ReplicationDelay", "Restart",
+    "SkipEvent", "StopThread", "build", "kinds", "sweep",
 ]

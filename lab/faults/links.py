@@ -85,6 +85,10 @@ class HoldAppliers(Fault):
 
     def __init__(self, ctx: FaultContext, links: list[str] | None = None) -> None:
         super().__init__(ctx)
+        if ctx.lab.design.certifying:
+            raise ctx.error("type", f"a {ctx.lab.design.label} has no appliers to hold: its members certify "
+                                    "each write", "force the overlap with transactions (incident mode "
+                                                  "txn_dc2_first, txn_dc1_first or stale_read)")
         chosen = [ctx.link(text, "links") for text in links] if links else list(ctx.lab.links)
         self.links = chosen
         self.replicas = list({link.replica.name: link.replica for link in chosen}.values())

@@ -19,14 +19,22 @@ from lab.faults.context import FaultContext
 from lab.faults.iptables import Flow
 from lab.faults.netns import Netns, NetnsError, ip_on
 from lab.faults.netns import of as netns_of
-from lab.faults.params import BandwidthParams, LatencyParams, LossParams, PartitionParams, parse_direction
+from lab.faults.params import (
+    BandwidthParams,
+    IsolateParams,
+    LatencyParams,
+    LossParams,
+    PartitionParams,
+    parse_direction,
+)
 from lab.faults.proxy import DelayProxy
 
 
 class NetworkFault(Fault):
     """Shared target handling: two groups of servers and the directed flows between them."""
 
-    def __init__(self, ctx: FaultContext, between: tuple[str, str] | list[str], direction: str = "both") -> None:
+    def __init__(self, ctx: FaultContext, between: tuple[str, str] | list[str], direction: str = "both",
+                 sides: tuple[list[Server], list[Server]] | None = None) -> None:
         super().__init__(ctx)
         self.between = (str(between[0]), str(between[1]))
         try:
@@ -34,8 +42,8 @@ class NetworkFault(Fault):
         except ValueError as exc:
             raise ctx.error("direction", str(exc)) from None
         self.direction = direction
-        self.left = ctx.servers(self.between[0], "between")
-        self.right = ctx.servers(self.between[1], "between")
+        self.left, self.right = sides or (ctx.servers(self.between[0], "between"),
+                                          ctx.servers(self.between[1], "between"))
         overlap = {s.name for s in self.left} & {s.name for s in self.right}
         if overlap:
             raise ctx.error("between", f"both sides contain {', '.join(sorted(overlap))}")
@@ -77,8 +85,8 @@ class Partition(NetworkFault):
     kind = "partition"
 
     def __init__(self, ctx: FaultContext, between: tuple[str, str] | list[str], direction: str = "both",
-                 scope: str | None = None) -> None:
-        super().__init__(ctx, between, direction)
+                 scope: str | None = None, sides: tuple[list[Server], list[Server]] | None = None) -> None:
+        super().__init__(ctx, between, direction, sides)
         self.scope = scope or ("all" if self.flow == "both" else "replication")
 
     def drop_probability(self) -> float | None:
@@ -105,11 +113,39 @@ class Partition(NetworkFault):
                 continue
             removed += iptables.remove_tagged(netns, self.tag)
         self._touched.clear()
-        return {"rules_removed": removed, "namespaces_gone": gone}
+        return {"rules_removed": removed, "namespaces_gone": gone, **self.rejoin()}
+
+    def rejoin(self) -> dict[str, Any]:
+        """A group member or Galera node cut off may have been expelled: the design brings it back (nothing to
+        do on asynchronous links, which reconnect by themselves)."""
+        rejoined = {name: self.ctx.lab.design.rejoin(self.ctx.lab, server) for name, server in self.servers().items()}
+        return {"rejoin": rejoined} if self.ctx.lab.design.certifying else {}
 
     @classmethod
     def from_params(cls, ctx: FaultContext, params: PartitionParams) -> Partition:
         return cls(ctx, params.between, params.direction, params.scope)
+
+
+class Isolate(Partition):
+    """Partition one server from every other server of the lab: a group member or Galera node alone in its DC
+    loses quorum, and the others go on without it (or not). Its clients still reach it."""
+
+    kind = "isolate"
+
+    def __init__(self, ctx: FaultContext, server: str) -> None:
+        alone = ctx.server(server)
+        others = [s for s in ctx.lab.servers.values() if s is not alone]
+        if not others:
+            raise ctx.error("server", f"{alone.name} is the lab's only server; there is nobody to cut it off from")
+        super().__init__(ctx, (alone.name, "others"), "both", "all", sides=([alone], others))
+        self.alone = alone
+
+    def params(self) -> dict[str, Any]:
+        return {"server": self.alone.name, "from": [s.name for s in self.right]}
+
+    @classmethod
+    def from_params(cls, ctx: FaultContext, params: IsolateParams) -> Isolate:
+        return cls(ctx, params.target)
 
 
 class PacketLoss(Partition):

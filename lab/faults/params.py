@@ -238,6 +238,16 @@ class PauseParams(_Server):
     type: Literal["pause", "pause_server"]
 
 
+class IsolateParams(_Server):
+    """Cut one server off from every other server of the lab (both directions, every packet)."""
+
+    kind: ClassVar[str] = "isolate"
+    type: Literal["isolate"]
+
+    def holds(self) -> list[str]:
+        return [f"network:{self.target}"]
+
+
 class ClockSkewParams(FaultParams):
     kind: ClassVar[str] = "clock_skew"
     type: Literal["clock_skew"]

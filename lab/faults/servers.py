@@ -19,10 +19,20 @@ from docker.errors import APIError, NotFound
 from lab.db import server as srv
 from lab.db.server import Server
 from lab.db.sql import query
+from lab.errors import ServerStartError
 from lab.faults import threads
 from lab.faults.base import Fault, FaultError
 from lab.faults.context import FaultContext
 from lab.faults.params import PauseParams, RestartParams
+
+
+def rejoin(ctx: FaultContext, server: Server) -> dict[str, Any]:
+    """A group member or Galera node that was down or frozen: the design makes it a member again (links need
+    nothing more than their restarted threads)."""
+    return {"rejoin": ctx.lab.design.rejoin(ctx.lab, server)} if ctx.lab.design.certifying else {}
+
+
+QUORUM_CHECK_S = 3.0   # how often a member waiting to join checks that the others still have quorum
 
 
 class ServerFault(Fault):
@@ -80,12 +90,32 @@ class _Down(ServerFault):
         port = srv.published_port(self.server.container)
         if port != self.server.endpoint.port:
             self.server.endpoint = dataclasses.replace(self.server.endpoint, port=port)
-        srv.wait_ready(self.server.container, self.server.endpoint, timeout=self.ready_timeout)
+        quorum = self._wait_ready()
         self.ctx.lab.reapply_runtime_settings(self.server)  # e.g. the cell's binlog_format, lost on restart
         ready = time.monotonic() - began
         if self.threads_before is not None:
             threads.start(self.server, *self.threads_before)
-        return {"was": state, "ready_s": round(ready, 3), "port": port, "replication_started": self.threads_before}
+        return {"was": state, "ready_s": round(ready, 3), "port": port, "replication_started": self.threads_before,
+                **({"quorum_restored_on": quorum} if quorum else {}), **rejoin(self.ctx, self.server)}
+
+    def _wait_ready(self) -> str | None:
+        """Until the server answers. A member of a certifying design may not answer until it joins, and it cannot
+        join members that lost quorum meanwhile (two crashed in quick succession): every few seconds the design
+        restores quorum if it must. Returns the member made primary, if any."""
+        design, restored = self.ctx.lab.design, None
+        if not design.certifying:
+            srv.wait_ready(self.server.container, self.server.endpoint, timeout=self.ready_timeout)
+            return None
+        deadline = time.monotonic() + self.ready_timeout
+        while True:
+            try:
+                srv.wait_ready(self.server.container, self.server.endpoint, timeout=QUORUM_CHECK_S)
+                return restored
+            except ServerStartError:
+                self.server.container.reload()
+                if time.monotonic() > deadline or self.server.container.status in ("exited", "dead"):
+                    raise
+                restored = design.restore_quorum(self.ctx.lab) or restored
 
     @classmethod
     def from_params(cls, ctx: FaultContext, params: Any) -> _Down:
@@ -137,7 +167,7 @@ class Pause(ServerFault):
         state = self.status()
         if state == "paused":
             self.server.container.unpause()
-        return {"was": state}
+        return {"was": state, **rejoin(self.ctx, self.server)}
 
     @classmethod
     def from_params(cls, ctx: FaultContext, params: PauseParams) -> Pause:

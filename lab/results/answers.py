@@ -66,15 +66,21 @@ def fault_intervals(faults: pd.DataFrame) -> pd.DataFrame:
                 action = str(record.action).lower()
                 if action == "start":
                     open_since.append(record.time)
-                elif action == "heal" and open_since:
+                elif action == "heal" and open_since:   # ends when the heal began undoing it (a rejoin after)
+                    began = getattr(record, "began", None)
+                    end = pd.Timestamp(float(began), unit="s", tz="UTC") if not _missing(began) else record.time
                     rows.append({"run": run, "cell": cell, "fault": fault, "target": target,
-                                 "start": open_since.pop(0), "end": record.time, "healed": True})
+                                 "start": open_since.pop(0), "end": end, "healed": True})
             rows += [{"run": run, "cell": cell, "fault": fault, "target": target, "start": start,
                       "end": pd.NaT, "healed": False} for start in open_since]
     frame = pd.DataFrame(rows, columns=list(INTERVAL_COLUMNS))
     for column in ("start", "end"):
         frame[column] = pd.to_datetime(frame[column], utc=True).astype(TIME_DTYPE)
     return frame
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA
 
 
 def check_counts(history: pd.DataFrame) -> pd.DataFrame:
@@ -96,3 +102,84 @@ def cell_start(history: pd.DataFrame, run: str, cell: str) -> pd.Timestamp:
         raise KeyError(f"no history for cell {cell} of run {run}")
     starts = mine.loc[mine["type"].astype(object) == "cell", "time"]
     return starts.iloc[0] if len(starts) else mine["time"].min()
+
+
+GROUPING = ("design", "flavor", "binlog_format")
+
+
+def design_comparison(cells: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+    """One row per (replication design, flavor, binlog format): what the servers did with the format, the
+    conflicting writes of the transaction overlaps (applied, rolled back by certification with their errnos,
+    failed otherwise, matched no row under the guard), divergence, stuck rows and lost updates per guard, and the
+    write latency and throughput of the concurrent cells. Computed from cells.csv and the history only
+    (experiments/replication-designs.yaml)."""
+    if cells.empty or "design" not in cells.columns:
+        return pd.DataFrame()
+    frame = cells.assign(**{key: cells[key].astype(object) for key in GROUPING})
+    frame = frame[frame["design"].notna()]
+    cell_design = {(str(r.run), str(r.cell)): tuple(getattr(r, key) for key in GROUPING)
+                   for r in frame.itertuples(index=False)}
+    first_tries = history[(history["type"].astype(str) == "op") & (history["kind"].astype(str) == "update")
+                          & (history["phase"].astype(str) == "overlap")]
+    if "attempt" in first_tries.columns:
+        first_tries = first_tries[first_tries["attempt"].isna()]
+    modes = {(str(r.run), str(r.cell)): str(r.mode) for r in frame.itertuples(index=False)}
+    first_tries = first_tries[[modes.get((str(r), str(c)), "").startswith("txn_")
+                               for r, c in zip(first_tries["run"], first_tries["cell"], strict=True)]]
+    rows = []
+    for key, group in frame.groupby(list(GROUPING), sort=False):
+        mine = first_tries[[cell_design.get((str(r), str(c))) == key
+                            for r, c in zip(first_tries["run"], first_tries["cell"], strict=True)]]
+        rejected = mine[mine["rejected_by"].astype(object) == "certification"] if "rejected_by" in mine else mine[:0]
+        errors = mine["error"].astype(object)
+        errnos = sorted({str(e).split(":")[0] for e in rejected["error"].astype(object)})
+        others = mine[errors.notna() & ~mine.index.isin(rejected.index)]   # e.g. 1290 on a read-only member
+        other_errnos = sorted({str(e).split(":")[0] for e in others["error"].astype(object)})
+        completed = group[group["status"].astype(str) == "completed"]
+        outcomes = group["binlog_format_outcome"].astype(object).dropna().astype(str).str.split(" \\(").str[0]
+        row = {**dict(zip(GROUPING, key, strict=True)),
+               "format_outcome": ", ".join(dict.fromkeys(outcomes)) or "", "cells": len(group),
+               "cells_run": len(completed), "conflict_writes": len(mine),
+               "applied": int(((mine["rows_affected"].fillna(0) > 0) & errors.isna()).sum()),
+               "rolled_back": len(rejected), "errnos": " ".join(errnos),
+               "failed_otherwise": len(others), "other_errnos": " ".join(other_errnos),
+               "guard_rejected": int(((mine["rows_affected"] == 0) & errors.isna()).sum())}
+        for guard, by_guard in completed.groupby(completed["guard"].astype(object), sort=False):
+            for column, short in (("diverged_after_overlap", "diverged"), ("stuck_rows", "stuck"),
+                                  ("lost_updates", "lost")):
+                row[f"{short}_{guard}"] = int(by_guard[column].fillna(0).sum())
+        concurrent = completed[completed["mode"].astype(str) == "concurrent"]
+        for column in [c for c in cells.columns if c.startswith("write_ms_")] + ["applied_updates_per_s"]:
+            if column in concurrent:
+                values = pd.to_numeric(concurrent[column], errors="coerce").dropna()
+                row[column] = round(float(values.median()), 1) if len(values) else None
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def writes_during_faults(history: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """What happened to the writes sent to a faulted server while its fault lasted (a member cut off, frozen,
+    crashed): one row per fault interval with the writes started in it, how many succeeded, matched no row, or
+    failed (by errno, `1047x12`; `lost` for a connection that gave no errno), and the longest one in ms, which
+    shows writes that blocked until the heal. A fault with no server target (a link, a pair of DCs) has no row."""
+    ops = history[(history["type"].astype(object) == "op")
+                  & history["kind"].astype(object).isin(["update", "insert", "delete"])]
+    rows = []
+    for fault in intervals.itertuples(index=False):
+        target = str(fault.target)
+        end = fault.end if not pd.isna(fault.end) else ops["end"].max()
+        mine = ops[(ops["run"].astype(object) == fault.run) & (ops["cell"].astype(object) == fault.cell)
+                   & ((ops["server"].astype(object) == target) | (ops["dc"].astype(object) == target))
+                   & (ops["start"] >= fault.start) & (ops["start"] < end)]
+        if mine.empty and target not in set(ops["server"].astype(str)) | set(ops["dc"].astype(str)):
+            continue
+        errors = mine["error"].astype(object).dropna().astype(str)
+        by_errno = errors.str.split(":").str[0].where(errors.str.split(":").str[0].str.isdigit(), "lost")
+        failed = " ".join(f"{code}x{count}" for code, count in by_errno.value_counts().items())
+        clean = mine[mine["error"].isna()]
+        rows.append({"run": fault.run, "cell": fault.cell, "fault": fault.fault, "target": target,
+                     "writes": len(mine), "succeeded": int((clean["rows_affected"].fillna(0) > 0).sum()),
+                     "matched_no_row": int((clean["rows_affected"] == 0).sum()), "failed": failed,
+                     "longest_ms": round(float(mine["duration_ms"].max()), 1) if len(mine) else None})
+    return pd.DataFrame(rows, columns=["run", "cell", "fault", "target", "writes", "succeeded", "matched_no_row",
+                                       "failed", "longest_ms"])

@@ -76,6 +76,14 @@ class Results:
         """Lost writes, with the write that overwrote each one unseen."""
         return lost_updates_frame(self.runs, self.cells)
 
+    def designs(self) -> pd.DataFrame:
+        """The replication designs side by side (see lab.results.answers.design_comparison)."""
+        return answers.design_comparison(self.cells, self.history)
+
+    def writes_during_faults(self) -> pd.DataFrame:
+        """Writes sent to a faulted server while the fault lasted (see lab.results.answers)."""
+        return answers.writes_during_faults(self.history, answers.fault_intervals(self.faults))
+
     def unhealed(self) -> pd.DataFrame:
         """Rows that never healed (see lab.results.answers.unhealed_rows)."""
         return answers.unhealed_rows(self.cells, self.divergence)

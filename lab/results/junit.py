@@ -30,10 +30,12 @@ def _seconds(summary: dict[str, Any]) -> str:
 
 def _suite(summary: dict[str, Any], experiment: str, wanted: list[Expectation], stamp: str) -> ElementTree.Element:
     cell = str(summary.get("cell"))
-    failed = summary.get("status") != "completed"
-    broken = [] if failed else [(str(e), p) for e in wanted for p in e.violations([summary])]
+    failed = summary.get("status") == "failed"
+    refused = summary.get("status") == "refused"
+    broken = [] if failed or refused else [(str(e), p) for e in wanted for p in e.violations([summary])]
     suite = ElementTree.Element("testsuite", name=cell, tests="1", failures=str(int(bool(broken))),
-                                errors=str(int(failed)), skipped="0", time=_seconds(summary), timestamp=stamp,
+                                errors=str(int(failed)), skipped=str(int(refused)), time=_seconds(summary),
+                                timestamp=stamp,
                                 hostname=socket.gethostname(), package=f"{CLASSNAME_PREFIX}.{experiment}")
     properties = ElementTree.SubElement(suite, "properties")
     facts = {key: value for key, value in summary.items() if key not in ("cell", "error") and _scalar(value)}
@@ -45,6 +47,9 @@ def _suite(summary: dict[str, Any], experiment: str, wanted: list[Expectation], 
         error = ElementTree.SubElement(case, "error", message=str(summary.get("error") or "the cell did not run"),
                                        type="cell failed")
         error.text = str(summary.get("error") or "")
+    elif refused:   # the servers refused the cell's format: a result, but no step ran
+        ElementTree.SubElement(case, "skipped",
+                               message=f"binlog format {summary.get('binlog_format_outcome') or 'refused'}")
     elif broken:
         failure = ElementTree.SubElement(case, "failure", message="; ".join(problem for _, problem in broken),
                                          type="expect")

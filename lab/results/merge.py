@@ -87,7 +87,7 @@ def merge(run_dirs: list[Path], target: Path) -> Path:
     meta = {**first, "started": min(m.get("started") or time.time() for _, m in runs),
             "finished": max(m.get("finished") or 0 for _, m in runs),
             "completed": all(m.get("completed") for _, m in runs), "cells_planned": len(ordered),
-            "cells_done": len(ordered), "cells_failed": sum(s.get("status") != "completed" for s in ordered),
+            "cells_done": len(ordered), "cells_failed": sum(s.get("status") == "failed" for s in ordered),
             "cells": [cell for _, shard in runs for cell in shard.get("cells", [])], "shard": None,
             "merged_from": [str(path) for path, _ in runs]}
     merged = RunDirectory(target, meta, ordered)

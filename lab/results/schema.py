@@ -63,7 +63,16 @@ CELL_COLUMNS: tuple[Column, ...] = (
     Column("cell", TEXT, "the cell's id: its parameter values joined by dots"),
     *(Column(name, CATEGORY, _PARAMETER_MEANINGS[name], short=_SHORT.get(name, ""), terminal=True)
       for name in PARAMETERS),
-    Column("status", CATEGORY, "completed, or failed (then `error` says why and no count is filled)"),
+    Column("status", CATEGORY, "completed; refused (the servers refused the cell's binlog format or every write "
+           "under it: `binlog_format_outcome` says how, no step ran); or failed (`error` says why)"),
+    Column("design", CATEGORY, "how the servers replicate: async, semi-sync, group multi-primary, group "
+           "single-primary, galera"),
+    Column("overlap", CATEGORY, "how the incident's overlap was forced: held_appliers, txn_dc2_first, "
+           "txn_dc1_first, stale_read, concurrent (empty for other kinds)"),
+    Column("binlog_format_outcome", TEXT, "what the servers did with the cell's binlog format: accepted, "
+           "accepted with warnings, refused (errno), writes rejected (errno), refused to start"),
+    Column("binlog_format_applied_as", CATEGORY, "how: `server option` (the lab started for this cell) or "
+           "`SET GLOBAL` (a running lab was reset for it)"),
     Column("overlap_updates", COUNT, "guarded UPDATEs the application issued in the overlap phase"),
     Column("overlap_updates_applied", COUNT, "of those, the ones that changed a row on their own DC"),
     Column("conflicting_rows", COUNT, "rows that two DCs both changed locally in the overlap", report=True),
@@ -71,6 +80,12 @@ CELL_COLUMNS: tuple[Column, ...] = (
     Column("operation_errors", COUNT, "of those, the ones the server refused (deadlock, lost connection, ...)"),
     Column("rejected_writes", COUNT,
            "guarded UPDATEs and DELETEs that matched no row: the application's 'someone else changed it'"),
+    Column("certification_rollbacks", COUNT,
+           "writes the design rolled back because a conflicting write was certified first (MySQL 3101/1180, "
+           "Galera 1213, which a local deadlock also gives); per DC in certification_rollbacks_<dc>",
+           short="cert_rb", report=True),
+    Column("applied_updates_per_s", FLOAT, "UPDATEs that changed a row per second of concurrent traffic; "
+           "write_ms_p50_<dc> and write_ms_p99_<dc> give their statement latency per DC"),
     Column("version_regressions", COUNT, "successful writes that set a version older than the one they read"),
     Column("diverged_after_overlap", COUNT, "rows that differ between DCs at the first check, after catch-up",
            short="diverged", terminal=True, report=True),
@@ -98,14 +113,24 @@ CELL_COLUMNS: tuple[Column, ...] = (
     Column("error", TEXT, "why a failed cell failed, in one line"),
 )
 CELL_COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in CELL_COLUMNS)
-# Columns that measure the machine, not the servers: two runs of a deterministic cell differ only there.
-TIMING_COLUMNS: tuple[str, ...] = ("seconds",)
+# Columns that measure the machine or the shape of the run, not the servers: two runs of a deterministic cell
+# differ only there.
+# (`binlog_format_applied_as` depends on which cell of a run, or of a shard, started the lab.)
+TIMING_COLUMNS: tuple[str, ...] = ("seconds", "binlog_format_applied_as", "applied_updates_per_s")
+LATENCY_PREFIX = "write_ms_"   # write_ms_p50_<dc>, write_ms_p99_<dc>: statement latency, a timing column too
+
+
+def timing(column: str) -> bool:
+    """Does this column measure the machine (or the run's shape) rather than what the servers did?"""
+    return column in TIMING_COLUMNS or column.startswith(LATENCY_PREFIX)
 COLUMNS_BY_NAME = {column.name: column for column in CELL_COLUMNS}
 
 # Columns a workload adds after the lab's own: its name, one per invariant, one per operation, its counts.
 WORKLOAD_COLUMN = "workload"
 INVARIANT_PREFIX = "inv_"          # inv_<invariant>: violations of that invariant
 OVERWRITTEN_PREFIX = "overwritten_by_"  # overwritten_by_<op>: lost writes overwritten unseen by that operation
+CERTIFICATION_PREFIX = "certification_rollbacks_"   # certification_rollbacks_<dc>: those of one DC's clients
+STATUSES = ("completed", "refused", "failed")
 
 
 def invariant_column(invariant: str) -> str:
@@ -209,6 +234,8 @@ FAULT_COLUMNS: tuple[str, ...] = ("run", "cell", "seq", "time", "phase", "fault"
 TIMESERIES_COLUMNS: tuple[str, ...] = (
     "run", "cell", "time", "t", "phase", "diverged_rows", "link", "io", "sql", "lag_s",
     "last_sql_errno", "last_io_errno", "active_faults",
+    "member", "member_state", "member_role", "members_online", "cluster_status", "cluster_size",
+    "semi_sync", "semi_sync_yes_tx", "semi_sync_no_tx",
 )
 SHARE_PREFIX = "share_"   # timeseries share_<dc>: that DC's planned share of traffic (0..1)
 UNHEALED_COLUMNS: tuple[str, ...] = (

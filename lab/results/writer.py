@@ -51,6 +51,14 @@ class CellOutcome:
     def failed(cls, parameters: dict[str, str], cell: str, message: str) -> CellOutcome:
         return cls({**parameters, "cell": cell, "status": "failed", "error": message}, pd.DataFrame())
 
+    @classmethod
+    def refused(cls, parameters: dict[str, str], cell: str, design: str, format_outcome: str,
+                applied_as: str) -> CellOutcome:
+        """A cell whose servers refused its binlog format (or every write under it): that is its result."""
+        return cls({**parameters, "cell": cell, "status": "refused", "design": design,
+                    "binlog_format_outcome": format_outcome, "binlog_format_applied_as": applied_as, "error": ""},
+                   pd.DataFrame())
+
 
 def cell_columns(summaries: list[dict[str, Any]], parameters: list[str]) -> list[str]:
     """cells.csv's columns: the lab's own, a workload's parameters after the lab's, then every other scalar."""
@@ -142,7 +150,7 @@ class RunDirectory:
             frame = pd.read_csv(series, dtype=str, keep_default_na=False)
             frame[frame["cell"].isin(recorded)].to_csv(series, index=False)
         self.meta["cells_done"] = len(self.summaries)
-        self.meta["cells_failed"] = sum(s.get("status") != "completed" for s in self.summaries)
+        self.meta["cells_failed"] = sum(s.get("status") == "failed" for s in self.summaries)
         self.meta.setdefault("resumed", []).append({"at": time.time(), "rerun": partial})
         self.write_meta()
         return partial
@@ -171,12 +179,11 @@ class RunDirectory:
         if outcome.timeseries is not None and not outcome.timeseries.empty:
             series = outcome.timeseries.assign(cell=cell)
             series.to_csv(directory / schema.TIMESERIES_FILE, index=False)
-            run_series = self.path / schema.TIMESERIES_FILE
-            series.to_csv(run_series, mode="a", header=not run_series.exists(), index=False)
+            append_rows(self.path / schema.TIMESERIES_FILE, series)
         self.summaries.append(outcome.summary)
         self.write_cells_csv()
         self.meta["cells_done"] += 1
-        self.meta["cells_failed"] += outcome.summary.get("status") != "completed"
+        self.meta["cells_failed"] += outcome.summary.get("status") == "failed"
         self.write_meta()
 
     def write_cells_csv(self) -> None:
@@ -190,3 +197,21 @@ class RunDirectory:
         self.meta["finished"] = time.time()
         self.meta["completed"] = completed
         self.write_meta()
+
+
+def append_rows(path: Path, frame: pd.DataFrame) -> None:
+    """Append to a CSV whose rows may carry different columns (links on one design, members on another): rows
+    go under the file's header, and a column the file lacks rewrites it once with the union of the columns."""
+    if not path.exists():
+        frame.to_csv(path, index=False)
+        return
+    with path.open(newline="") as handle:
+        header = next(csv.reader(handle), [])
+    if set(frame.columns) <= set(header):
+        frame.reindex(columns=header).to_csv(path, mode="a", header=False, index=False)
+        return
+    existing = pd.read_csv(path, dtype=str, keep_default_na=False)
+    merged = pd.concat([existing, frame.astype(object)], ignore_index=True)
+    scratch = path.with_name(path.name + ".tmp")
+    merged.to_csv(scratch, index=False)
+    scratch.replace(path)

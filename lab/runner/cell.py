@@ -61,12 +61,13 @@ class Cell(Evidence):
         # built before anything is written, so a bad fault target fails the cell first
         self.schedule = FaultSchedule(self.context, plan.timeline)
         self.held: Fault | None = None
+        self.certification_errnos = lab.design.certification_errnos(lab)
 
     @classmethod
     def of(cls, lab: Lab, experiment: AnyExperiment, parameters: dict[str, str], history: History, seed: int,
            compare: Compare = compare_dcs, catch_up_timeout: float = 60.0, source: str = "cell") -> Cell:
         """The cell of `experiment` with these parameters, its steps built by lab.runner.plans."""
-        plan = plan_cell(experiment, parameters, seed, list(lab.topology.dcs))
+        plan = plan_cell(experiment, parameters, seed, list(lab.topology.dcs), lab.design.certifying)
         return cls(lab, plan, parameters, history, compare, catch_up_timeout, source)
 
     # --- clients -----------------------------------------------------------------------------
@@ -76,7 +77,8 @@ class Cell(Evidence):
                              "unambiguous")
         created = Client(dc=dc, server=self.lab.primary(dc), client_id=client_id, history=self.history,
                          clock=self.clocks.clock(dc), guard=make_guard(self.guard) if self.guard else None,
-                         dc_index=self.dcs.index(dc), dc_count=len(self.dcs))
+                         dc_index=self.dcs.index(dc), dc_count=len(self.dcs),
+                         certification_errnos=self.certification_errnos)
         self.workload.prepare(created)
         self.clients.append(created)
         return created
@@ -101,7 +103,7 @@ class Cell(Evidence):
 
     def script(self, phase: str, ops: tuple[PlannedOp, ...], catch_up: bool) -> None:
         self.history.set_phase(phase)
-        clients: dict[str, Client] = {}
+        clients = {client.client_id: client for client in self.clients}   # a later script goes on with them
         numbers: Counter[str] = Counter()
         for op in ops:
             if op.client not in clients:

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import experiments
-from lab.db import cleanup, engine
+from lab.db import cleanup, engine, formats
 from lab.db import topology as topo
 from lab.db.images import resolve as image_resolve
 from lab.db.images.seed import seeded
-from lab.db.images.spec import parse_flavor
 from lab.db.lab import Lab
-from lab.errors import LabError
+from lab.errors import ConfigError, LabError
 from lab.history import INTERRUPTED_SUFFIX, History, keep_cells
 from lab.results import schema
 from lab.results.markdown import write_report
@@ -33,6 +32,8 @@ Progress = Callable[[str], None]
 
 
 def progress_line(summary: dict) -> str:
+    if summary["status"] == "refused":
+        return f"binlog format {summary.get('binlog_format_outcome')} (as {summary.get('binlog_format_applied_as')})"
     if summary["status"] != "completed":
         return f"FAILED: {summary['error']}"
     stuck = f", stuck {summary['stuck_rows']}" if summary.get("stuck_rows") is not None else ""
@@ -72,6 +73,7 @@ class Plan:
     cells: list[dict[str, str]]
     only: dict[str, set[str]]
     shard: tuple[int, int] | None = None
+    not_applicable: dict[str, str] = field(default_factory=dict)   # cell -> why it cannot run (design vs flavor)
 
     def shard_meta(self) -> dict | None:
         if self.shard is None:
@@ -111,8 +113,36 @@ def plan(experiment_file: str | Path, only: dict[str, set[str]] | None = None,
     selected = _order(experiments.select(experiment.cells(), only or {}))
     if not selected:
         raise LabError(f"{path}: --only selects no cell of the matrix")
+    reasons = {key: why for key in dict.fromkeys((c["flavor"], c["topology"]) for c in selected)
+               if (why := not_applicable(*key))}
+    left_out = {experiments.cell_id(c): why for c in selected
+                if (why := reasons.get((c["flavor"], c["topology"])) or held_on_certifying(experiment, c))}
+    selected = [c for c in selected if experiments.cell_id(c) not in left_out]
+    if not selected:
+        raise LabError(f"{path}: no selected cell can run: {next(iter(left_out.values()))}")
     cells = shard_slice(selected, *shard) if shard else selected
-    return Plan(path, experiment, selected, cells, dict(only or {}), shard)
+    return Plan(path, experiment, selected, cells, dict(only or {}), shard, left_out)
+
+
+def held_on_certifying(experiment: experiments.AnyExperiment, cell: dict[str, str]) -> str | None:
+    """A workload cell in deterministic mode holds the appliers, which a group or a Galera cluster does not have
+    (the incident kind forces its overlap with transactions there instead)."""
+    if experiment.kind != "workload" or cell.get("mode") != "deterministic":
+        return None
+    if topo.load(topo.find(cell["topology"]), flavor=cell["flavor"]).certifying:
+        return (f"{cell['topology']}: mode deterministic holds appliers, and its members certify writes instead "
+                "(use mode concurrent)")
+    return None
+
+
+def not_applicable(flavor: str, topology: str) -> str | None:
+    """Why a (flavor, topology) pair of the matrix cannot run (Group Replication on MariaDB, Galera on MySQL);
+    such cells are left out of the run and named, not failed."""
+    try:
+        topo.load(topo.find(topology), flavor=flavor)
+    except ConfigError as exc:
+        return f"{topology} on {flavor}: {exc.problem}"
+    return None
 
 
 def run_experiment(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None, seed: int | None = None,
@@ -123,6 +153,8 @@ def run_experiment(experiment_file: str | Path, *, only: dict[str, set[str]] | N
     chosen = plan(experiment_file, only, shard)
     experiment, path, cells = chosen.experiment, chosen.path, chosen.cells
     run_seed = experiment.seed if seed is None else seed
+    for reason in dict.fromkeys(chosen.not_applicable.values()):
+        progress(f"left out: {reason}")
     if cells:
         preflight(cells, progress)
     directory = RunDirectory.create(Path(results_root), experiment.name, path, run_seed, cells, sys.argv,
@@ -138,8 +170,12 @@ def preflight(cells: list[dict[str, str]], progress: Progress) -> None:
     """Before a results folder exists: the engine answers, and every flavor the cells need has its image (built
     now if it must be). A run that cannot start any cell fails here, in one line, with nothing written."""
     engine.client()
-    for flavor in dict.fromkeys(cell["flavor"] for cell in cells):
-        seeded(image_resolve.resolve(parse_flavor(flavor), progress=progress))
+    requests = {}
+    for flavor, topology in dict.fromkeys((cell["flavor"], cell["topology"]) for cell in cells):
+        for server in topo.load(topo.find(topology), flavor=flavor).servers.values():   # a design's variant too
+            requests.setdefault(str(server.image), server.image)
+    for request in requests.values():
+        seeded(image_resolve.resolve(request, progress=progress))
 
 
 def resume_experiment(run_dir: str | Path, *, progress: Progress = print, compare: Compare = compare_dcs,
@@ -219,6 +255,10 @@ class Matrix:
         try:
             lab = self.lab_for(parameters)
             self.history.start_cell(cell, parameters)
+            if lab.format_outcome is not None and not lab.format_outcome.runs:
+                self.history.event("binlog_format_refused", outcome=lab.format_outcome.summary())
+                return CellOutcome.refused(parameters, cell, lab.design.label, lab.format_outcome.summary(),
+                                           lab.format_outcome.applied_as)
             return Cell.of(lab, self.experiment, parameters, self.history, self.seed, self.compare,
                            self.catch_up_timeout, str(self.source)).run()
         except Exception as error:
@@ -233,12 +273,24 @@ class Matrix:
             self.lab.reset(binlog_format=parameters["binlog_format"])
             return self.lab
         self.down()
-        resolved = topo.load(topo.find(parameters["topology"]), flavor=parameters["flavor"],
-                             binlog_format=parameters["binlog_format"])
+        wanted = parameters["binlog_format"]
+        path = topo.find(parameters["topology"])
+        resolved = topo.load(path, flavor=parameters["flavor"], binlog_format=wanted)
+        own = topo.load(path, flavor=parameters["flavor"])
         name = f"run{os.getpid()}-{parameters['topology']}"[:31].rstrip("-")
         self.directory.note_lab(name)
         self.progress(f"starting {parameters['topology']} on {parameters['flavor']}")
-        self.lab, self.lab_key = Lab.up(resolved, name=name, progress=lambda _m: None), key
+        try:
+            self.lab, self.lab_key = Lab.up(resolved, name=name, progress=lambda _m: None), key
+            self.lab.note_start_format(wanted)
+        except LabError as refusal:
+            if all(server.binlog_format == wanted for server in own.servers.values()):
+                raise   # the topology's own format: not a refusal of the cell's format, a failure
+            # Did the servers refuse the cell's format, or can they not start at all? Start with the topology's.
+            self.progress(f"{parameters['topology']} did not start with binlog_format={wanted}; "
+                          "starting it with its own format")
+            self.lab, self.lab_key = Lab.up(own, name=name, progress=lambda _m: None), key
+            self.lab.note_start_format(wanted, formats.start_refusal(str(refusal)))
         return self.lab
 
     def down(self) -> None:

@@ -6,7 +6,7 @@
     timeline   seed, traffic shifting between DCs with the fault timeline, heal, check (the story ends),
                probe, check, and the fix
     workload   seed, IDEMPOTENT links if the cell says so, held appliers in deterministic mode, traffic
-               with the fault timeline, check (the story ends), and a probe where the workload can
+               with the fault timeline, heal, check (the story ends), and a probe where the workload can
 
 Every kind runs the same `Cell`, so a step means the same thing wherever it appears.
 """
@@ -38,12 +38,15 @@ class CellPlan:
     clock_skews: dict[str, int] = field(default_factory=dict)
     fix: Fix | None = None
     least_timeout: float = 0.0
+    overlap: str | None = None   # how the incident's overlap was forced (cells.csv `overlap`)
 
 
-def plan_cell(experiment: AnyExperiment, parameters: dict[str, str], seed: int, dcs: list[str]) -> CellPlan:
-    """The plan of one cell of `experiment`; `dcs` are the lab's DCs in topology order."""
+def plan_cell(experiment: AnyExperiment, parameters: dict[str, str], seed: int, dcs: list[str],
+              certifying: bool = False) -> CellPlan:
+    """The plan of one cell of `experiment`; `dcs` are the lab's DCs in topology order; `certifying`: the lab's
+    design certifies writes, so there are no appliers to hold."""
     if isinstance(experiment, Experiment):
-        return incident(experiment, parameters, seed)
+        return incident(experiment, parameters, seed, certifying)
     if isinstance(experiment, TimelineExperiment):
         return timeline(experiment, parameters, seed)
     return workload(experiment, parameters, seed, dcs)
@@ -57,10 +60,18 @@ def fix_steps(fix: Fix | None, leader: str) -> list[steps.Step]:
 
 
 # --- incident ------------------------------------------------------------------------------------
-def incident(experiment: Experiment, parameters: dict[str, str], seed: int) -> CellPlan:
+def overlap_of(mode: str, certifying: bool) -> str:
+    """How a cell's `mode` forces the overlap on its design: appliers are held only where there are appliers."""
+    if mode == "deterministic":
+        return "txn_dc2_first" if certifying else "held_appliers"
+    return mode
+
+
+def incident(experiment: Experiment, parameters: dict[str, str], seed: int, certifying: bool = False) -> CellPlan:
     scenario = experiment.scenario
     users = Users(UserSettings(table=scenario.table, keys=scenario.conflict_rows + scenario.control_rows,
-                               initial_value=scenario.initial_value, initial_version=scenario.initial_version),
+                               initial_value=scenario.initial_value, initial_version=scenario.initial_version,
+                               retry=scenario.retry),
                   parameters)
     leader_writes = [PlannedOp(n, 0.0, "dc1", "leader-dc1", "rmw", key,
                                {"value": f"leader-{round_number}", "version_step": 1000})
@@ -70,15 +81,21 @@ def incident(experiment: Experiment, parameters: dict[str, str], seed: int) -> C
     after_writes = [PlannedOp(n, 0.0, after, f"after-{after}", "rmw", write.row,
                               {"value": write.value, "version_step": write.version_increment})
                     for n, write in enumerate(scenario.leader_writes)]
-    if parameters["mode"] == "deterministic":
+    how = overlap_of(parameters["mode"], certifying)
+    skews: dict[str, int] = {}
+    if how == "held_appliers":
         overlap: list[steps.Step] = [steps.HoldAppliers("overlap"),
                                      steps.Script("overlap", conflicting_writes(experiment, parameters), False),
                                      steps.ReleaseAppliers(), steps.Quiesce()]
-        skews: dict[str, int] = {}
-    else:
+    elif how == "concurrent":
         settings = scenario.concurrent
         overlap = [steps.Traffic("overlap", concurrent_plan(experiment, seed), settings.seconds)]
         skews = {newer_dc(parameters): settings.clock_skew_ms}
+    elif how == "stale_read":
+        first, second = interleaved_writes(experiment, parameters, how)
+        overlap = [steps.Script("overlap", first), steps.Script("overlap", second)]
+    else:
+        overlap = [steps.Script("overlap", interleaved_writes(experiment, parameters, how)[0])]
     return CellPlan(users, [
         steps.Seed("dc1"),
         steps.Script("single_leader", tuple(leader_writes)),
@@ -89,19 +106,23 @@ def incident(experiment: Experiment, parameters: dict[str, str], seed: int) -> C
         steps.Probe("after_leader_write", after),
         steps.Check("after_probe"),
         *fix_steps(experiment.fix, after),
-    ], clock_skews=skews, fix=experiment.fix)
+    ], clock_skews=skews, fix=experiment.fix, overlap=how)
 
 
 def newer_dc(parameters: dict[str, str]) -> str:
     return "dc1" if parameters["version_order"] == "dc1_newer" else "dc2"
 
 
-def conflicting_writes(experiment: Experiment, parameters: dict[str, str]) -> tuple[PlannedOp, ...]:
-    """Per conflict row: both DCs read it, then each writes its own value with its own version."""
-    scenario = experiment.scenario
-    versions = {dc: write.version for dc, write in scenario.overlap.items()}
+def overlap_versions(experiment: Experiment, parameters: dict[str, str]) -> dict[str, int]:
+    versions = {dc: write.version for dc, write in experiment.scenario.overlap.items()}
     if parameters["version_order"] == "dc2_newer":
         versions = {"dc1": versions["dc2"], "dc2": versions["dc1"]}
+    return versions
+
+
+def conflicting_writes(experiment: Experiment, parameters: dict[str, str]) -> tuple[PlannedOp, ...]:
+    """Per conflict row: both DCs read it, then each writes its own value with its own version."""
+    scenario, versions = experiment.scenario, overlap_versions(experiment, parameters)
     ops: list[PlannedOp] = []
     for key in scenario.conflict_rows:
         ops += [PlannedOp(len(ops) + i, 0.0, dc, f"app-{dc}", "read", key) for i, dc in enumerate(("dc1", "dc2"))]
@@ -109,6 +130,35 @@ def conflicting_writes(experiment: Experiment, parameters: dict[str, str]) -> tu
                           {"value": scenario.overlap[dc].value, "version": versions[dc]})
                 for i, dc in enumerate(("dc1", "dc2"))]
     return tuple(ops)
+
+
+def interleaved_writes(experiment: Experiment, parameters: dict[str, str],
+                       how: str) -> tuple[tuple[PlannedOp, ...], tuple[PlannedOp, ...]]:
+    """The overlap forced with transactions, for designs where appliers cannot be held (and for comparison on
+    every other design). Per conflict row both DCs read it first; then
+        txn_dc2_first  DC2 begins and writes; DC1 writes (autocommit); DC2 commits
+        txn_dc1_first  the same with the DCs exchanged
+        stale_read     DC1 writes; (second script, after a catch-up) DC2 writes from its stale read
+    """
+    scenario, versions = experiment.scenario, overlap_versions(experiment, parameters)
+    first: list[PlannedOp] = []
+    second: list[PlannedOp] = []
+
+    def op(into: list[PlannedOp], dc: str, kind: str, key: int) -> None:
+        args = {"value": scenario.overlap[dc].value, "version": versions[dc]} if kind == "write" else {}
+        into.append(PlannedOp(len(first) + len(second), 0.0, dc, f"app-{dc}", kind, key, args))
+
+    opener, other = ("dc1", "dc2") if how == "txn_dc1_first" else ("dc2", "dc1")
+    for key in scenario.conflict_rows:
+        op(first, "dc1", "read", key)
+        op(first, "dc2", "read", key)
+        if how == "stale_read":
+            op(first, "dc1", "write", key)
+            op(second, "dc2", "write", key)
+            continue
+        for dc, kind in ((opener, "begin"), (opener, "write"), (other, "write"), (opener, "commit")):
+            op(first, dc, kind, key)
+    return tuple(first), tuple(second)
 
 
 def concurrent_plan(experiment: Experiment, seed: int) -> dict[str, list[PlannedOp]]:
@@ -173,6 +223,7 @@ def workload(experiment: WorkloadExperiment, parameters: dict[str, str], seed: i
         chosen.append(steps.HoldAppliers("traffic"))
     chosen += [steps.Traffic("traffic", plans, duration,
                              sampling=steps.Sampling(experiment.sample_interval, planned_shares(plans, dcs))),
+               steps.HealFaults(),   # a fault planned to outlast the traffic is healed before the rows are read
                steps.Check("after_run", story_ends=True)]
     if model.probes:
         chosen += [steps.Probe("after_run", dcs[0]), steps.Check("after_probe")]

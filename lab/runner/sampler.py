@@ -1,7 +1,10 @@
 """Sample divergence and replication state at a fixed interval while a cell runs.
 
-Nothing here may block the run: link status uses short timeouts (a paused or crashed server reads
-as 'unreachable'), and a divergence comparison that is still running is not started again.
+Replication state is whatever the lab's design reports (lab.db.designs): one row per link (receiver,
+applier, lag, errors, semi-sync status and wait counts) or per member (group member state and role,
+Galera node state, cluster status and size). Nothing here may block the run: the design reads with
+short timeouts (a paused or crashed server reads as 'unreachable'), and a divergence comparison that
+is still running is not started again.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from typing import Any
 import pandas as pd
 
 from lab.db.lab import Lab
-from lab.db.sql import query
 
 
 class Sampler:
@@ -31,26 +33,6 @@ class Sampler:
         self._pending: Future[int] | None = None
         self._last_diverged: float = float("nan")
         self.t0 = 0.0
-
-    def _link_states(self) -> list[dict[str, Any]]:
-        states = []
-        for link in self.lab.topology.links:
-            replica = self.lab.servers[link.replica]
-            row: dict[str, Any] = {"link": f"{link.source}->{link.replica}"}
-            try:
-                with replica.connect(timeout=1.0, read_timeout=2.0) as connection:
-                    found = query(connection, replica.dialect.replica_status())
-                status = replica.dialect.parse_link_status(found[0]) if found else None
-                if status is None:
-                    row.update(io="none", sql="none")
-                else:
-                    row.update(io=status.io_running, sql=status.sql_running, lag_s=status.seconds_behind,
-                               last_sql_errno=status.last_sql_errno, last_io_errno=status.last_io_errno,
-                               last_sql_error=status.last_sql_error[:300], last_io_error=status.last_io_error[:300])
-            except Exception:  # a paused, crashed or partitioned server is a state, not a failure
-                row.update(io="unreachable", sql="unreachable")
-            states.append(row)
-        return states
 
     def _diverged(self) -> float:
         if self._pending is not None and self._pending.done():
@@ -69,7 +51,7 @@ class Sampler:
         diverged = self._diverged()
         shares = self.shares(t)
         faults = ",".join(self.active_faults())
-        for state in self._link_states():
+        for state in self.lab.design.sample(self.lab):   # links, group members or cluster nodes
             self.rows.append({"time": now, "t": round(t, 3), "phase": self.phase(), "diverged_rows": diverged,
                               **{f"share_{dc}": share for dc, share in shares.items()},
                               "active_faults": faults, **state})

@@ -14,6 +14,13 @@ Operation kinds (`PlannedOp.kind`):
     write    write guarded by this client's remembered read of the key
     insert   insert a new row (`key` None: MAX(id)+1 as this DC sees it)
     delete   read, then delete guarded by what was read
+    begin    open a transaction: this client's next statements commit together (`commit`)
+    commit   commit it; a write rolled back at commit is retried as `retry` says
+
+`retry` is what the application does when the replication design rolled its write back because a
+conflicting write was certified first: `none` reports the error, `reread` reads the row again and
+writes guarded by what it now sees (a real optimistic-locking retry), `blind` sends the same UPDATE
+again with the version it first read (a possible lost update, under a guard that lets it through).
 
 Every record carries `value`/`version` (reads) and `value`/`read_version`/`new_version` (writes)
 besides the common `changes`/`writes`/`basis`, so a history can be read row by row.
@@ -22,11 +29,12 @@ besides the common `changes`/`writes`/`basis`, so a history can be read row by r
 from __future__ import annotations
 
 import random
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field
 
-from lab.client import Client
+from lab.client import Client, Outcome
 from lab.client.clock import AppClock
 from lab.workloads.base import Settings, Slot, Table, Workload
 from lab.workloads.keys import KeyChooser, KeySpec
@@ -34,6 +42,7 @@ from lab.workloads.plan import MixSpec, PlannedOp
 
 KEY, VALUE, VERSION = "id", "first_name", "version"
 KINDS = ("rmw", "insert", "delete")
+SCRIPT_KINDS = ("read", "write", "begin", "commit")   # only in scripted steps (the incident's overlap)
 
 
 class UserSettings(Settings):
@@ -45,6 +54,9 @@ class UserSettings(Settings):
     operations_per_client: int = Field(20, ge=1, le=100_000, description="workload experiments: ops per client")
     key_choice: KeySpec = Field(default_factory=KeySpec)
     mix: MixSpec = Field(default_factory=MixSpec)
+    retry: Literal["none", "reread", "blind"] = Field(
+        "none", description="after a certification rollback: report it, re-read and write again, or resend")
+    retry_attempts: int = Field(3, ge=1, le=20, description="retries of one write, at most")
 
     def seeded_keys(self) -> list[int]:
         return list(self.keys) if self.keys is not None else list(range(1, self.rows + 1))
@@ -63,6 +75,7 @@ class Users(Workload):
     def __init__(self, settings: Settings, parameters: Any) -> None:
         super().__init__(settings, parameters)
         self._reads: dict[tuple[str, str], dict[str, Any]] = {}   # (client, key) -> the row a `read` returned
+        self._in_transaction: dict[str, list[Attempt]] = {}      # client -> writes of its open transaction
 
     @property
     def table(self) -> str:
@@ -105,8 +118,19 @@ class Users(Workload):
         elif op.kind == "write":
             row = self._reads.pop((client.client_id, str(op.key)), None)
             if row is not None:
-                self.update(client, op.key, value, row, self._new_version(client, row, op.args.get("version"),
-                                                                          op.args.get("version_step")))
+                attempt = Attempt(op.key, value, row, self._new_version(client, row, op.args.get("version"),
+                                                                        op.args.get("version_step")))
+                outcome = self.update(client, attempt.key, attempt.value, attempt.basis, attempt.new_version)
+                if client.in_transaction:
+                    self._in_transaction.setdefault(client.client_id, []).append(attempt)
+                else:
+                    self.retry(client, attempt, outcome)
+        elif op.kind == "begin":
+            client.begin()
+        elif op.kind == "commit":
+            outcome = client.commit()
+            for attempt in self._in_transaction.pop(client.client_id, []):
+                self.retry(client, attempt, outcome)
         elif op.kind == "insert":
             key = op.key if op.key is not None else self.next_key(client)
             if key is not None:
@@ -146,11 +170,28 @@ class Users(Workload):
                           version_step: int | None = None) -> None:
         row = self.read(client, key, op="rmw")
         if row is not None:
-            self.update(client, key, value, row, self._new_version(client, row, version, version_step))
+            attempt = Attempt(key, value, row, self._new_version(client, row, version, version_step))
+            self.retry(client, attempt, self.update(client, key, value, row, attempt.new_version))
 
-    def update(self, client: Client, key: int, value: str, basis: dict[str, Any], new_version: int) -> None:
+    def retry(self, client: Client, attempt: Attempt, outcome: Outcome) -> None:
+        """The retry policy, after a write the design rolled back at certification (nothing else is retried)."""
+        policy = self.settings.retry
+        number = 1
+        while outcome.certification and policy != "none" and number <= self.settings.retry_attempts:
+            client.tags.update(retry=policy, attempt=number + 1)
+            try:
+                basis = self.read(client, attempt.key, op="rmw") if policy == "reread" else attempt.basis
+                if basis is None:
+                    return
+                outcome = self.update(client, attempt.key, attempt.value, basis, attempt.new_version)
+            finally:
+                client.tags.pop("retry", None)
+                client.tags.pop("attempt", None)
+            number += 1
+
+    def update(self, client: Client, key: int, value: str, basis: dict[str, Any], new_version: int) -> Outcome:
         read_version = int(basis[VERSION])
-        client.write("update", f"UPDATE {self.table} SET {VALUE} = %(value)s, {VERSION} = %(new)s "
+        return client.write("update", f"UPDATE {self.table} SET {VALUE} = %(value)s, {VERSION} = %(new)s "
                                f"WHERE {client.guard.where(KEY, VERSION)}",
                      {"key": key, "value": value, "read": read_version, "new": new_version},
                      table=self.table, key={KEY: key}, op="rmw", changes={VALUE: value},
@@ -176,3 +217,13 @@ class Users(Workload):
         outcome, rows = client.select(f"SELECT COALESCE(MAX({KEY}), 0) + 1 AS next_key FROM {self.table}", {},
                                       op="insert", table=self.table)
         return int(rows[0]["next_key"]) if rows and not outcome.error else None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One guarded write as the application meant it: retried the same way if certification rolls it back."""
+
+    key: int
+    value: str
+    basis: dict[str, Any]
+    new_version: int

@@ -38,7 +38,7 @@ def run_dir(results: Path) -> Path:
 
 def cells(path: Path) -> pd.DataFrame:
     frame = pd.read_csv(path / schema.CELLS_FILE, dtype=str, keep_default_na=False)
-    return frame.drop(columns=[c for c in schema.TIMING_COLUMNS if c in frame.columns])
+    return frame.drop(columns=[c for c in frame.columns if schema.timing(c)])
 
 
 @pytest.fixture(scope="module")

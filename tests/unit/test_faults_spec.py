@@ -26,7 +26,8 @@ def stand_in_lab() -> Any:
              Link(servers["dc1"], servers["dc1-ro"], True)]
     topology = SimpleNamespace(servers=servers, dcs={"dc1": "dc1", "dc2": "dc2"},
                                links=[SimpleNamespace(source=k.source.name, replica=k.replica.name) for k in links])
-    return SimpleNamespace(name="flt-unit", servers=servers, links=links, topology=topology)
+    return SimpleNamespace(name="flt-unit", servers=servers, links=links, topology=topology,
+                           design=SimpleNamespace(certifying=False, label="async"))
 
 
 @pytest.fixture

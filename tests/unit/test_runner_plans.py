@@ -76,9 +76,10 @@ def test_a_workload_cell_holds_appliers_and_switches_exec_mode_as_its_parameters
     experiment = experiments.load(EXPERIMENTS / "ticket-numbers.yaml")
     held = next(c for c in experiment.cells() if c["mode"] == "deterministic" and c["exec_mode"] == "IDEMPOTENT")
     plan = plan_cell(experiment, held, 1, ["dc1", "dc2"])
-    assert kinds(plan.steps) == ["Seed", "ExecMode", "HoldAppliers", "Traffic", "Check"]  # tickets cannot probe
+    # tickets cannot probe
+    assert kinds(plan.steps) == ["Seed", "ExecMode", "HoldAppliers", "Traffic", "HealFaults", "Check"]
     free = next(c for c in experiment.cells() if c["mode"] == "concurrent" and c["exec_mode"] == "STRICT")
-    assert kinds(plan_cell(experiment, free, 1, ["dc1", "dc2"]).steps) == ["Seed", "Traffic", "Check"]
+    assert kinds(plan_cell(experiment, free, 1, ["dc1", "dc2"]).steps) == ["Seed", "Traffic", "HealFaults", "Check"]
     documents = experiments.load(EXPERIMENTS / "put-patch-versions.yaml")
     plan = plan_cell(documents, documents.cells()[0], 1, ["dc1", "dc2"])
     assert kinds(plan.steps)[-2:] == ["Probe", "Check"]
@@ -104,5 +105,5 @@ def test_the_incident_table_is_a_workload_that_workload_experiments_can_name(tmp
     experiment = experiments.load(path)
     assert [cell["guard"] for cell in experiment.cells()] == ["strict", "gte"]
     plan = plan_cell(experiment, experiment.cells()[0], 1, ["dc1", "dc2"])
-    assert kinds(plan.steps) == ["Seed", "HoldAppliers", "Traffic", "Check", "Probe", "Check"]
+    assert kinds(plan.steps) == ["Seed", "HoldAppliers", "Traffic", "HealFaults", "Check", "Probe", "Check"]
     assert "overwritten_by_rmw" in experiment.summary_columns()

@@ -7,7 +7,18 @@ tests which class it holds. A dialect is always chosen from what the server itse
 
 from __future__ import annotations
 
-from lab.db.dialects.base import BinlogPosition, Dialect, LinkStatus, Run, SourceProgress, SourceSpec, parse_version
+from lab.db.dialects.base import (
+    BinlogPosition,
+    Dialect,
+    GaleraSettings,
+    GroupSettings,
+    LinkStatus,
+    Run,
+    SemiSyncSettings,
+    SourceProgress,
+    SourceSpec,
+    parse_version,
+)
 from lab.db.dialects.mariadb import MariaDBDialect
 from lab.db.dialects.mysql import MySQLDialect
 
@@ -20,5 +31,5 @@ def detect(version: str, version_comment: str) -> Dialect:
     return FAMILIES[family](parse_version(version))
 
 
-__all__ = ["FAMILIES", "BinlogPosition", "Dialect", "LinkStatus", "MariaDBDialect", "MySQLDialect", "Run",
-           "SourceProgress", "SourceSpec", "detect", "parse_version"]
+__all__ = ["FAMILIES", "BinlogPosition", "Dialect", "GaleraSettings", "GroupSettings", "LinkStatus", "MariaDBDialect",
+           "MySQLDialect", "Run", "SemiSyncSettings", "SourceProgress", "SourceSpec", "detect", "parse_version"]

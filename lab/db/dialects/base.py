@@ -205,3 +205,82 @@ class Dialect:
         """Inside a consistent snapshot, where `reports_snapshot_position`: the exact position it was taken at
         ('' with the binlog off). Elsewhere the caller brackets the snapshot with two position reads."""
         raise NotImplementedError
+
+    # --- replication designs (lab.db.designs) ------------------------------------------------
+    def unsupported(self, what: str) -> LabError:
+        return LabError(f"{self.label} has no {what}")
+
+    def semi_sync_options(self, source: SemiSyncSettings | None, replica: bool) -> list[str]:
+        """Server options for semi-synchronous replication: as a source waiting for acks, and/or as a replica
+        that sends them."""
+        raise self.unsupported("semi-synchronous replication")
+
+    def semi_sync_status(self, run: Run) -> dict[str, str]:
+        """The server's semi-sync status variables, with source/master and replica/slave spelt one way."""
+        rows = run("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'", None)
+        names = {"master": "source", "slave": "replica"}
+        found = {}
+        for row in rows:
+            name = str(row["Variable_name"]).lower().removeprefix("rpl_semi_sync_")
+            for old, new in names.items():
+                name = name.replace(f"{old}_", f"{new}_", 1) if name.startswith(old) else name
+            found[name] = str(row["Value"])
+        return found
+
+    def group_options(self, settings: GroupSettings) -> list[str]:
+        raise self.unsupported("Group Replication")
+
+    def group_recovery_statements(self, user: str, password: str) -> list[str]:
+        raise self.unsupported("Group Replication")
+
+    def group_start(self, bootstrap: bool) -> list[str]:
+        raise self.unsupported("Group Replication")
+
+    def group_stop(self) -> str:
+        raise self.unsupported("Group Replication")
+
+    def group_members(self) -> str:
+        raise self.unsupported("Group Replication")
+
+    def group_queue(self) -> str:
+        raise self.unsupported("Group Replication")
+
+    def galera_options(self, settings: GaleraSettings) -> list[str]:
+        raise self.unsupported("Galera")
+
+    def galera_address_file(self, nodes: list[str]) -> str:
+        raise self.unsupported("Galera")
+
+    def galera_bootstrap(self) -> str:
+        raise self.unsupported("Galera")
+
+    def certification_errnos(self) -> frozenset[int]:
+        """Errors a write gets when certification rolls it back at commit (its design's first committer won)."""
+        return frozenset()
+
+
+@dataclass(frozen=True)
+class SemiSyncSettings:
+    wait_point: str
+    timeout_ms: int
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    """One member's Group Replication settings."""
+
+    group_name: str            # a UUID shared by the group
+    local_address: str         # host:port this member listens on for the group
+    seeds: tuple[str, ...]     # every member's local address
+    single_primary: bool
+    enforce_update_everywhere_checks: bool
+
+
+@dataclass(frozen=True)
+class GaleraSettings:
+    """One node's Galera settings; the cluster address is in a file the lab rewrites (lab.db.designs.galera)."""
+
+    cluster_name: str
+    node: str
+    sst_method: str
+    address_file: str

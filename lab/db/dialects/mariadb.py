@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.db.dialects.base import Dialect, LinkStatus, Run, SourceProgress, SourceSpec, sql_string
+from lab.db.dialects.base import (
+    Dialect,
+    GaleraSettings,
+    LinkStatus,
+    Run,
+    SemiSyncSettings,
+    SourceProgress,
+    SourceSpec,
+    sql_string,
+)
+
+GALERA_PROVIDER = "/usr/lib/galera/libgalera_smm.so"   # Debian's galera-4, and the official images'
+# A write rolled back because a write set that certified first conflicts with it (brute-force abort, or a
+# failed certification at commit): MariaDB reports both as a deadlock.
+GALERA_ROLLBACK_ERRNOS = frozenset({1213})
 
 
 def gtid_domains(text: str) -> dict[int, int]:
@@ -114,6 +128,42 @@ class MariaDBDialect(Dialect):
         for domain, seq in gtid_domains(row["b"]).items():
             have[domain] = max(have.get(domain, 0), seq)
         return all(have.get(domain, 0) >= seq for domain, seq in target.domains)
+
+    # --- semi-synchronous replication (built in since 10.3) ---------------------------------------
+    def semi_sync_options(self, source: SemiSyncSettings | None, replica: bool) -> list[str]:
+        options = []
+        if source is not None:
+            options += ["--rpl-semi-sync-master-enabled=ON", f"--rpl-semi-sync-master-wait-point={source.wait_point}",
+                        f"--rpl-semi-sync-master-timeout={source.timeout_ms}"]
+        if replica:
+            options.append("--rpl-semi-sync-slave-enabled=ON")
+        return options
+
+    # --- Galera ------------------------------------------------------------------------------------
+    def galera_options(self, settings: GaleraSettings) -> list[str]:
+        """The first option must come first on the command line: it names the file that holds the cluster
+        address, which the lab rewrites once the cluster has formed."""
+        return [
+            f"--defaults-extra-file={settings.address_file}",
+            "--wsrep-on=ON",
+            f"--wsrep-provider={GALERA_PROVIDER}",
+            f"--wsrep-cluster-name={settings.cluster_name}",
+            f"--wsrep-node-name={settings.node}",
+            f"--wsrep-node-address={settings.node}",   # else a joiner may offer 127.0.0.1 for state transfer
+            f"--wsrep-sst-method={settings.sst_method}",
+            "--innodb-autoinc-lock-mode=2",
+        ]
+
+    def galera_address_file(self, nodes: list[str]) -> str:
+        """The option file naming the cluster: `gcomm://` alone bootstraps a new one."""
+        return f"[mysqld]\nwsrep_cluster_address=gcomm://{','.join(nodes)}\n"
+
+    def galera_bootstrap(self) -> str:
+        """Make this node's non-primary component the primary one (after every node lost quorum)."""
+        return "SET GLOBAL wsrep_provider_options='pc.bootstrap=YES'"
+
+    def certification_errnos(self) -> frozenset[int]:
+        return GALERA_ROLLBACK_ERRNOS
 
     def gtid_position(self, run: Run) -> str | None:
         return str(run("SELECT @@global.gtid_binlog_pos AS g", None)[0]["g"] or "") or None  # '' before any GTID

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab.db.dialects.base import Dialect, LinkStatus, Run, SourceProgress, SourceSpec, sql_string
+from lab.db.dialects.base import (
+    Dialect,
+    GroupSettings,
+    LinkStatus,
+    Run,
+    SemiSyncSettings,
+    SourceProgress,
+    SourceSpec,
+    sql_string,
+)
+
+# A write rolled back at commit by Group Replication: 3101 when it fails certification itself, 1180 (handler
+# error 149, "Lock deadlock") when a remote transaction that certified first was applied over it.
+GROUP_ROLLBACK_ERRNOS = frozenset({3101, 1180})
 
 
 def own_gtids(gtid_executed: str, server_uuid: str) -> str:
@@ -153,3 +166,63 @@ class MySQLDialect(Dialect):
     def gtid_position(self, run: Run) -> str | None:
         row = run("SELECT @@global.gtid_mode AS m, @@global.gtid_executed AS g", None)[0]
         return str(row["g"]).replace("\n", "") if str(row["m"]).upper() == "ON" else None
+
+    # --- semi-synchronous replication (a plugin pair; renamed source/replica in 8.0.26) ---------------
+    def semi_sync_options(self, source: SemiSyncSettings | None, replica: bool) -> list[str]:
+        new = self._renamed
+        options = []
+        if source is not None:
+            side = "source" if new else "master"
+            options += [f"--plugin-load-add=semisync_{side}.so", f"--rpl-semi-sync-{side}-enabled=ON",
+                        f"--rpl-semi-sync-{side}-wait-point={source.wait_point}",
+                        f"--rpl-semi-sync-{side}-timeout={source.timeout_ms}"]
+        if replica:
+            side = "replica" if new else "slave"
+            options += [f"--plugin-load-add=semisync_{side}.so", f"--rpl-semi-sync-{side}-enabled=ON"]
+        return options
+
+    # --- Group Replication ------------------------------------------------------------------------
+    def group_options(self, settings: GroupSettings) -> list[str]:
+        onoff = {True: "ON", False: "OFF"}
+        return [
+            "--plugin-load-add=group_replication.so",
+            f"--group-replication-group-name={settings.group_name}",
+            f"--group-replication-local-address={settings.local_address}",
+            f"--group-replication-group-seeds={','.join(settings.seeds)}",
+            f"--group-replication-single-primary-mode={onoff[settings.single_primary]}",
+            f"--group-replication-enforce-update-everywhere-checks={onoff[settings.enforce_update_everywhere_checks]}",
+            "--group-replication-start-on-boot=OFF",   # the lab starts (and after a crash, rejoins) each member
+            "--group-replication-recovery-get-public-key=ON",
+        ]
+
+    def group_recovery_statements(self, user: str, password: str) -> list[str]:
+        """Run once per member with sql_log_bin=0: the distributed-recovery channel's login and its grants."""
+        verb, m = self._change
+        grants = "REPLICATION SLAVE, BACKUP_ADMIN" + (", GROUP_REPLICATION_STREAM" if self.version >= (8, 0, 27)
+                                                      else "")
+        return [f"GRANT {grants} ON *.* TO {sql_string(user)}@'%'",
+                f"{verb} {m}_USER={sql_string(user)}, {m}_PASSWORD={sql_string(password)} "
+                "FOR CHANNEL 'group_replication_recovery'"]
+
+    def group_start(self, bootstrap: bool) -> list[str]:
+        if not bootstrap:
+            return ["START GROUP_REPLICATION"]
+        return ["SET GLOBAL group_replication_bootstrap_group=ON", "START GROUP_REPLICATION",
+                "SET GLOBAL group_replication_bootstrap_group=OFF"]
+
+    def group_stop(self) -> str:
+        return "STOP GROUP_REPLICATION"
+
+    def group_members(self) -> str:
+        """Every member as this member sees the group: host, state (ONLINE, RECOVERING, UNREACHABLE, ERROR,
+        OFFLINE), role; `self` marks this member's own row."""
+        return ("SELECT MEMBER_HOST AS host, MEMBER_STATE AS state, MEMBER_ROLE AS role, "
+                "MEMBER_ID = @@server_uuid AS self FROM performance_schema.replication_group_members")
+
+    def group_queue(self) -> str:
+        """Transactions this member received and has not applied yet."""
+        return ("SELECT COALESCE(SUM(COUNT_TRANSACTIONS_REMOTE_IN_APPLIER_QUEUE), 0) AS queued "
+                "FROM performance_schema.replication_group_member_stats WHERE MEMBER_ID = @@server_uuid")
+
+    def certification_errnos(self) -> frozenset[int]:
+        return GROUP_ROLLBACK_ERRNOS

@@ -24,36 +24,41 @@ OFFLINE_REPOSITORY = "mysqllab"
 
 @dataclass(frozen=True)
 class DebianRecipe:
-    """Where a given flavor/version lives in Debian."""
+    """Where a given flavor/version (and variant) lives in Debian."""
 
     flavor: str
     version: str
     suite: str
     packages: tuple[str, ...]
     extra_sources: tuple[str, ...] = ()
+    variant: str | None = None
 
     @property
     def tag(self) -> str:
-        return f"{OFFLINE_REPOSITORY}/{self.flavor}:{self.version}"
+        name = f"{self.flavor}-{self.variant}" if self.variant else self.flavor
+        return f"{OFFLINE_REPOSITORY}/{name}:{self.version}"
+
+    @property
+    def flavor_text(self) -> str:
+        return f"{self.flavor}:{self.version}" + (f"+{self.variant}" if self.variant else "")
 
     @property
     def server_binary(self) -> str:
         return "/usr/sbin/mariadbd" if self.flavor == "mariadb" else "/usr/sbin/mysqld"
 
 
-RECIPES: dict[tuple[str, str], DebianRecipe] = {
-    ("mysql", "9.7"): DebianRecipe("mysql", "9.7", "sid", ("mysql-server-core", "mysql-client-core")),
-    ("mariadb", "10.11"): DebianRecipe(
-        "mariadb",
-        "10.11",
-        "bookworm",
-        ("mariadb-server-core", "mariadb-client-core"),
-        (
-            f"deb {MIRROR} bookworm-updates main",
-            f"deb {SECURITY_MIRROR} bookworm-security main",
-        ),
-    ),
-    ("mariadb", "11.8"): DebianRecipe("mariadb", "11.8", "trixie", ("mariadb-server-core", "mariadb-client-core")),
+MARIADB = ("mariadb-server-core", "mariadb-client-core")
+# Galera: the provider, and mariadb-server for the state-transfer scripts (wsrep_sst_rsync) with rsync.
+GALERA = ("mariadb-server", "galera-4", "rsync")
+BOOKWORM_UPDATES = (f"deb {MIRROR} bookworm-updates main", f"deb {SECURITY_MIRROR} bookworm-security main")
+
+RECIPES: dict[tuple[str, str, str | None], DebianRecipe] = {
+    ("mysql", "9.7", None): DebianRecipe("mysql", "9.7", "sid", ("mysql-server-core", "mysql-client-core")),
+    ("mariadb", "10.11", None): DebianRecipe("mariadb", "10.11", "bookworm", MARIADB, BOOKWORM_UPDATES),
+    ("mariadb", "10.11", "galera"): DebianRecipe("mariadb", "10.11", "bookworm", MARIADB + GALERA, BOOKWORM_UPDATES,
+                                                 "galera"),
+    ("mariadb", "11.8", None): DebianRecipe("mariadb", "11.8", "trixie", MARIADB),
+    ("mariadb", "11.8", "galera"): DebianRecipe("mariadb", "11.8", "trixie", MARIADB + GALERA, variant="galera"),
 }
 
 # Paths removed from the root filesystem: documentation, locales and tools the lab never runs.
@@ -69,8 +74,8 @@ TRIM_PATHS = (
 )
 
 
-def recipe_for(flavor: str, version: str) -> DebianRecipe | None:
-    return RECIPES.get((flavor, version))
+def recipe_for(flavor: str, version: str, variant: str | None = None) -> DebianRecipe | None:
+    return RECIPES.get((flavor, version, variant))
 
 
 def _run(command: list[str], step: str, log: Path) -> None:
@@ -155,7 +160,8 @@ def build(recipe: DebianRecipe, docker_cli: str = "docker", workdir: Path | None
                 "--change", f'ENTRYPOINT ["{recipe.server_binary}"]',
                 "--change", 'CMD ["--user=mysql"]',
                 "--change", "EXPOSE 3306",
-                "--change", f"LABEL io.mysqllab.flavor={recipe.flavor} io.mysqllab.version={recipe.version}",
+                "--change", f"LABEL io.mysqllab.flavor={recipe.flavor} io.mysqllab.version={recipe.version} "
+                            f"io.mysqllab.variant={recipe.variant or ''}",
                 "-", recipe.tag,
             ],
             stdin=tar.stdout,
@@ -174,10 +180,12 @@ def build(recipe: DebianRecipe, docker_cli: str = "docker", workdir: Path | None
 def main() -> None:  # pragma: no cover - manual entry point
     import sys
 
-    flavor, version = sys.argv[1].split(":")
-    recipe = recipe_for(flavor, version)
+    from lab.db.images.spec import parse_flavor
+
+    request = parse_flavor(sys.argv[1])
+    recipe = recipe_for(request.family or "", request.version or "", request.variant)
     if recipe is None:
-        raise SystemExit(f"no Debian recipe for {flavor}:{version}")
+        raise SystemExit(f"no Debian recipe for {sys.argv[1]}")
     print(build(recipe))
 
 

@@ -35,8 +35,8 @@ def candidates(request: ImageRequest) -> list[str]:
     """Local names that satisfy the request, in order of preference."""
     if request.explicit_image:
         return [request.explicit_image]
-    names = [request.official_reference]
-    recipe = offline.recipe_for(request.family or "", request.version or "")
+    names = [request.official_reference]   # the official images carry every variant
+    recipe = offline.recipe_for(request.family or "", request.version or "", request.variant)
     if recipe:
         names.append(recipe.tag)
     return names
@@ -50,15 +50,15 @@ def resolve(request: ImageRequest, allow_build: bool = True, progress: Callable[
     reference = request.official_reference
     if _pull(reference):
         return reference
-    recipe = offline.recipe_for(request.family or "", request.version or "")
+    recipe = offline.recipe_for(request.family or "", request.version or "", request.variant)
     if recipe is None:
-        known = ", ".join(f"{f}:{v}" for f, v in offline.RECIPES)
+        known = ", ".join(r.flavor_text for r in offline.RECIPES.values())
         raise ImageError(
             f"image {reference} is not local, cannot be pulled, and has no offline Debian recipe "
             f"(offline builds exist for: {known}; or `docker load` the image)"
         )
     if not allow_build:
-        raise ImageError(f"image {reference} is missing; build it with `lab images build {reference}`")
+        raise ImageError(f"image {request} is missing; build it with `lab images ensure {request}`")
     with _build_lock:
         if _local(recipe.tag):
             return recipe.tag

@@ -52,7 +52,7 @@ def cells_frame(runs: Sequence[Run]) -> pd.DataFrame:
         if column == "run":
             continue
         if kind == schema.CATEGORY or column in orders or column == schema.WORKLOAD_COLUMN:
-            order = ("completed", "failed") if column == "status" else orders.get(column, ())
+            order = schema.STATUSES if column == "status" else orders.get(column, ())
             frame[column] = dtypes.categorical(frame[column].replace("", None), order)
         elif kind == schema.COUNT:
             dtypes.as_integer(frame, column, source)

@@ -38,7 +38,11 @@ def timeseries_frame(runs: Sequence[Run], cells: pd.DataFrame) -> pd.DataFrame:
     (Int64; NA while a comparison had not finished), `link` ("dc1->dc2"), `io`/`sql` thread states
     ("Yes", "No", "Connecting", "unreachable", ...), `lag_s` (float; NaN when the server reports none),
     `last_sql_errno`/`last_io_errno`, `active_faults` (comma-separated), and `share_<dc>` (0..1,
-    that DC's planned share of traffic). Empty, with these columns, for runs that sampled nothing.
+    that DC's planned share of traffic). On a group or Galera cluster a row is one member instead of one
+    link: `member`, `member_state` (ONLINE, RECOVERING, UNREACHABLE, ERROR; Synced, Donor/Desynced, ...;
+    or "unreachable"), `member_role`, `members_online`, `cluster_status` (Primary, non-Primary),
+    `cluster_size`; on semi-synchronous links `semi_sync` (ON/OFF) and `semi_sync_yes_tx`/`_no_tx`.
+    Empty, with these columns, for runs that sampled nothing.
     """
     tables = [t for t in (read_timeseries(run) for run in runs) if t is not None]
     frame = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame()
@@ -46,13 +50,15 @@ def timeseries_frame(runs: Sequence[Run], cells: pd.DataFrame) -> pd.DataFrame:
     frame["time"] = dtypes.times(frame["time"])
     for column in ["t", "lag_s", *[c for c in frame.columns if c.startswith(schema.SHARE_PREFIX)]]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    for column in ("diverged_rows", "last_sql_errno", "last_io_errno"):
+    for column in ("diverged_rows", "last_sql_errno", "last_io_errno", "members_online", "cluster_size",
+                   "semi_sync_yes_tx", "semi_sync_no_tx"):
         numbers = pd.to_numeric(frame[column], errors="coerce")
         whole = numbers.dropna()
         frame[column] = numbers.astype("Int64") if (whole == whole.round()).all() else numbers
     frame["run"] = dtypes.categorical(frame["run"], [run.name for run in runs])
     frame["cell"] = dtypes.categorical(frame["cell"], dtypes.cell_order(cells))
-    for column in ("phase", "link", "io", "sql"):
+    for column in ("phase", "link", "io", "sql", "member", "member_state", "member_role", "cluster_status",
+                   "semi_sync"):
         frame[column] = dtypes.categorical(frame[column], list(dict.fromkeys(frame[column].dropna().astype(str))))
     frame["active_faults"] = dtypes.text(frame["active_faults"]).fillna("")
     shares = sorted(c for c in frame.columns if c.startswith(schema.SHARE_PREFIX))
