@@ -17,7 +17,6 @@ It prints figures and ratios to the asynchronous baseline and the target; it nev
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -25,9 +24,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench_startup import context_line  # noqa: E402  (the same busy-machine warning as the startup benchmark)
 
 from lab.db import cleanup, topology  # noqa: E402
-from lab.db.engine import client  # noqa: E402
 from lab.db.lab import Lab  # noqa: E402
 
 TARGET_S = 10.0
@@ -37,16 +38,6 @@ CASES = (   # (label, topology, flavor); the first is the baseline
     ("2-DC async (baseline)", "active-active", "mariadb:10.11"),
     ("galera, 3 nodes", "galera-3", "mariadb:10.11"),
 )
-
-
-def context_line() -> str:
-    load1, _, _ = os.getloadavg()
-    cores = os.cpu_count() or 1
-    others = len(client().containers.list())
-    line = f"machine: {cores} cores, load average {load1:.2f}, {others} other running container(s)"
-    if load1 > cores / 2 or others:
-        line += "  -- WARNING: busy machine, figures will be inflated"
-    return line
 
 
 def start_once(topology_name: str, flavor: str, index: int) -> dict[str, float]:

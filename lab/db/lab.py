@@ -112,6 +112,7 @@ class Lab:
             topology.servers.values()), strict=True))
         timings["servers_ready"] = time.monotonic() - started
         lab = cls(lab_name, topology, servers, credentials, timings)
+        lab.__dict__["design"] = design   # the instance the servers were started for (`design` is cached)
         progress(f"forming replication ({lab.design.name})")
         try:
             lab.design.form(lab, pool)

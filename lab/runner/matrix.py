@@ -115,8 +115,11 @@ def plan(experiment_file: str | Path, only: dict[str, set[str]] | None = None,
         raise LabError(f"{path}: --only selects no cell of the matrix")
     reasons = {key: why for key in dict.fromkeys((c["flavor"], c["topology"]) for c in selected)
                if (why := not_applicable(*key))}
+    names = dict.fromkeys(c["topology"] for c in selected)
+    certifying = {name: topo.load(topo.find(name)).certifying for name in names}
     left_out = {experiments.cell_id(c): why for c in selected
-                if (why := reasons.get((c["flavor"], c["topology"])) or held_on_certifying(experiment, c))}
+                if (why := reasons.get((c["flavor"], c["topology"]))
+                    or held_on_certifying(experiment, c, certifying[c["topology"]]))}
     selected = [c for c in selected if experiments.cell_id(c) not in left_out]
     if not selected:
         raise LabError(f"{path}: no selected cell can run: {next(iter(left_out.values()))}")
@@ -124,12 +127,12 @@ def plan(experiment_file: str | Path, only: dict[str, set[str]] | None = None,
     return Plan(path, experiment, selected, cells, dict(only or {}), shard, left_out)
 
 
-def held_on_certifying(experiment: experiments.AnyExperiment, cell: dict[str, str]) -> str | None:
+def held_on_certifying(experiment: experiments.AnyExperiment, cell: dict[str, str], certifying: bool) -> str | None:
     """A workload cell in deterministic mode holds the appliers, which a group or a Galera cluster does not have
     (the incident kind forces its overlap with transactions there instead)."""
     if experiment.kind != "workload" or cell.get("mode") != "deterministic":
         return None
-    if topo.load(topo.find(cell["topology"]), flavor=cell["flavor"]).certifying:
+    if certifying:
         return (f"{cell['topology']}: mode deterministic holds appliers, and its members certify writes instead "
                 "(use mode concurrent)")
     return None
