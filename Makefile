@@ -7,7 +7,8 @@ setup:
 demo: setup
 	.venv/bin/lab demo
 
-test: setup
+test:
+	LAB_TEST_TOOLS=1 bash scripts/setup.sh
 	.venv/bin/ruff check .
 	.venv/bin/pytest
 

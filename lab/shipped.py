@@ -23,6 +23,12 @@ def directory(kind: str) -> Path:
     return packaged if packaged.is_dir() else CHECKOUT / kind
 
 
+def sample_results() -> Path:
+    """The small real results directory shipped next to the notebook, so it runs before any run of one's own
+    (what it holds, when and on which servers it was measured: its README.md)."""
+    return directory("notebooks") / "sample-results"
+
+
 def names(kind: str) -> list[str]:
     return sorted(path.stem for path in directory(kind).glob("*.yaml"))
 

@@ -3,7 +3,8 @@
 #   1. a Docker engine (on Debian/Ubuntu as root: apt-get install docker.io, then start dockerd),
 #   2. debootstrap and iptables (offline image builds, network faults),
 #   3. a virtualenv in .venv with the lab installed,
-#   4. the server images for LAB_FLAVORS (local, pulled, or built offline from Debian packages).
+#   4. the server images for LAB_FLAVORS (local, pulled, or built offline from Debian packages);
+#   with LAB_TEST_TOOLS=1 (`make test`) also headless Chromium, for the report layout check.
 # Usage: bash scripts/setup.sh            (flavors: mysql:9.7 mariadb:10.11 mariadb:10.11+galera)
 #        LAB_FLAVORS="mysql:8.4" bash scripts/setup.sh
 set -euo pipefail
@@ -45,6 +46,7 @@ if is_debian_root; then
   if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
     missing+=(docker-compose)
   fi
+  if [ "${LAB_TEST_TOOLS:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
   [ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }
 fi
 

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +51,36 @@ def junit_xsd() -> Path:
             member = next(m for m in archive.getmembers() if m.name.endswith("/junit-10.xsd"))
             target.write_bytes(archive.extractfile(member).read())  # type: ignore[union-attr]
     return target
+
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "divergence_analysis.ipynb"
+
+
+@pytest.fixture
+def run_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Execute the analysis notebook headless with this interpreter as its kernel; returns its code outputs.
+    `results`: LAB_RESULTS_DIR (None: unset, so the notebook picks its own source); `cwd`: where it runs."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    kernels = tmp_path / "jupyter" / "kernels" / "python3"
+    kernels.mkdir(parents=True)
+    (kernels / "kernel.json").write_text(json.dumps({  # this interpreter, whatever kernels the machine has
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "lab tests", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+
+    def execute(results: Path | None, cwd: Path = NOTEBOOK.parent) -> list[Any]:
+        if results is None:
+            monkeypatch.delenv("LAB_RESULTS_DIR", raising=False)
+        else:
+            monkeypatch.setenv("LAB_RESULTS_DIR", str(results))
+        notebook = nbformat.read(NOTEBOOK, as_version=4)
+        client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                                resources={"metadata": {"path": str(cwd)}})
+        client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
+        outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+        assert not [o for o in outputs if o.output_type == "error"]
+        return outputs
+
+    return execute

@@ -1,6 +1,8 @@
 """cli: the `lab` command, a thin layer over the library, one module per command group.
 
-    labs    up, status, down, doctor
+    labs    up, status, down
+    connect sql, env (one server of a running lab, by hand or from other tools)
+    doctor  doctor (what this host can run)
     run     run, demo
     files   init, validate, schema (the input files, without an engine)
     images  images ensure
@@ -18,9 +20,11 @@ import click
 from lab.cli import tables
 from lab.cli.check import check, repair
 from lab.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, friendly_errors
+from lab.cli.connect import env, sql
+from lab.cli.doctor import doctor
 from lab.cli.files import init, schema, validate
 from lab.cli.images import images
-from lab.cli.labs import doctor, down, status_command, up
+from lab.cli.labs import down, status_command, up
 from lab.cli.report import report_command
 from lab.cli.run import demo, run_command
 
@@ -31,8 +35,8 @@ def main() -> None:
     """Multi-datacenter MySQL/MariaDB replication fault-injection lab."""
 
 
-for command in (init, validate, schema, up, status_command, down, doctor, run_command, demo, images, check, repair,
-                report_command):
+for command in (init, validate, schema, up, status_command, down, sql, env, doctor, run_command, demo, images,
+                check, repair, report_command):
     main.add_command(command)
 
 

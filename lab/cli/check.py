@@ -18,7 +18,7 @@ from lab.checker import compare_table, output, targets
 from lab.checker import repair as repairs
 from lab.checker.result import CheckResult
 from lab.cli import tables
-from lab.cli.common import EXIT_DIVERGED, friendly_errors, json_option, only_lab_name, progress
+from lab.cli.common import EXIT_CODES_CHECK, EXIT_DIVERGED, friendly_errors, json_option, only_lab_name, progress
 from lab.db.sql import Endpoint
 from lab.errors import LabError
 
@@ -57,11 +57,15 @@ class Targets:
         return seen >= set(self.lab.servers)
 
 
-def _targets(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str | None) -> Targets:
+def _targets(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str | None,
+             defaults_file: str | None = None) -> Targets:
     if dc_specs:
         if lab_name:
             raise LabError("give either --lab or --dc, not both")
-        return Targets(targets.endpoints_from_urls(dc_specs, os.environ, password_file))
+        return Targets(targets.endpoints_from_urls(dc_specs, os.environ, password_file, defaults_file))
+    for name, given in (("--password-file", password_file), ("--defaults-file", defaults_file)):
+        if given:
+            raise LabError(f"{name} {given}: it is for --dc servers; a lab's own credentials are used for --lab")
     from lab.db.lab import Lab
 
     lab = Lab.attach(only_lab_name(lab_name))
@@ -70,12 +74,26 @@ def _targets(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str
 
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--lab", "lab_name", help="A running lab (default: the only one); compares its DC primaries."),
-        click.option("--dc", "dc_specs", multiple=True, metavar="NAME=mysql://USER@HOST:PORT/DB",
-                     help="A server to compare (repeat; the first is the reference). Password from "
-                          "LAB_CHECK_PASSWORD_<NAME>, --password-file or LAB_CHECK_PASSWORD."),
-        click.option("--password-file", type=click.Path(exists=True, dir_okay=False),
+        click.option("--lab", "lab_name", metavar="NAME",
+                     help="The running lab to check (default: the only lab up); compares its DC primaries."),
+        click.option("--dc", "dc_specs", multiple=True, metavar="NAME=URL",
+                     help="A server to compare (repeat; the first is the reference). For example:\n\n"
+                          "\b\n"
+                          "--dc dc1=mysql://app@db1:3306/shop\n"
+                          "--dc dc2=mysql+pymysql://db2/shop  (user from the option file)\n"
+                          "--dc 'dc3=mysql://app@db3/shop?ssl-mode=REQUIRED'\n"
+                          "--dc 'dc4=mysql://app@localhost/shop?socket=/run/mysqld/mysqld.sock'\n\n"
+                          "Schemes mysql, mariadb, mysql+pymysql, mariadb+pymysql. Quote a URL holding ? or & "
+                          "for the shell. Parameters: ssl-mode (DISABLED, PREFERRED, REQUIRED, VERIFY_CA, "
+                          "VERIFY_IDENTITY), ssl-ca, ssl-cert, ssl-key, socket (host localhost or none), "
+                          "connect-timeout, charset=utf8mb4. Password, first found: LAB_CHECK_PASSWORD_<NAME>, "
+                          "--password-file, the option file, LAB_CHECK_PASSWORD; never in the URL."),
+        click.option("--password-file", type=click.Path(dir_okay=False),
                      help="Lines NAME=PASSWORD, or one line with the password of every DC."),
+        click.option("--defaults-file", type=click.Path(dir_okay=False),
+                     help="A MySQL option file whose [client] group (user, password, host, port, socket, "
+                          "database, ssl-*) fills what a --dc URL leaves out; only this file is read. "
+                          "Default: ~/.my.cnf when it exists, as the mysql client."),
         click.option("--table", required=True, help="TABLE or SCHEMA.TABLE (default schema: the URL's, else lab)."),
         click.option("--no-snapshot", is_flag=True, help="Do not read inside a consistent snapshot."),
         click.option("--chunk-time", type=float, default=0.5, show_default=True,
@@ -104,21 +122,23 @@ def _emit(result: CheckResult, output_format: str, wide: bool) -> None:
         click.echo(result.summary())
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES_CHECK)
 @target_options
 @click.option("--format", "output_format", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
+              show_default=True,
+              help="table: the differences, then a summary line; csv: one line per differing column (with "
+                   "--wide: per diverged key); json: the verdict, the counts and every difference.")
 @click.option("--wide", is_flag=True, help="One line per diverged key with every DC's values (table/csv).")
 @json_option
 @friendly_errors
-def check(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str | None, table: str,
-          no_snapshot: bool, chunk_time: float, output_format: str, wide: bool, as_json: bool) -> None:
+def check(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str | None, defaults_file: str | None,
+          table: str, no_snapshot: bool, chunk_time: float, output_format: str, wide: bool, as_json: bool) -> None:
     """Find the exact rows of TABLE that differ between DCs (exit 0 in sync, 1 diverged, 2 error).
 
     --json is --format json: the verdict, the counts and every difference, on stdout.
     """
     output_format = "json" if as_json else output_format
-    found = _targets(lab_name, dc_specs, password_file)
+    found = _targets(lab_name, dc_specs, password_file, defaults_file)
     result = _run_check(found, table, no_snapshot, chunk_time)
     _emit(result, output_format, wide)
     if not result.in_sync:
@@ -133,7 +153,7 @@ def _mode(found: Targets, via: str | None, through: str) -> repairs.Mode:
     return "source" if found.reaches_all(through) else "local"
 
 
-@click.command()
+@click.command(epilog=EXIT_CODES_CHECK)
 @target_options
 @click.option("--winner", "winner_text", required=True, metavar="dc=NAME|version=COLUMN|timestamp=COLUMN",
               help="Which state wins for each diverged key.")
@@ -144,12 +164,12 @@ def _mode(found: Targets, via: str | None, through: str) -> repairs.Mode:
                    "for --dc servers: local.")
 @click.option("--through", help="The DC to run through in source mode (default: the winner DC, else the first).")
 @friendly_errors
-def repair(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str | None, table: str,
-           no_snapshot: bool, chunk_time: float, winner_text: str, do_apply: bool, via: str | None,
+def repair(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str | None, defaults_file: str | None,
+           table: str, no_snapshot: bool, chunk_time: float, winner_text: str, do_apply: bool, via: str | None,
            through: str | None) -> None:
     """Print (or --apply) SQL that makes every DC equal to a winner, then re-check."""
     policy = repairs.Policy.parse(winner_text)
-    found = _targets(lab_name, dc_specs, password_file)
+    found = _targets(lab_name, dc_specs, password_file, defaults_file)
     result = _run_check(found, table, no_snapshot, chunk_time)
     if result.in_sync:
         click.echo(result.summary() + "; nothing to repair")

@@ -34,7 +34,7 @@ def resolve(name: str) -> Path:
     return Path(name)
 
 
-@click.command()
+@click.command(epilog="Exit codes: 0 copied (files already there are kept); 2 the directory cannot be written.")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @friendly_errors
 def init(directory: Path) -> None:
@@ -47,14 +47,11 @@ def init(directory: Path) -> None:
     progress(f"copied {len(copied)} file(s) into {directory} (topologies/, experiments/)")
 
 
-@click.command()
+@click.command(epilog="Exit codes: 0 every file is valid; 2 one is not (one line each, naming the field).")
 @click.argument("files", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per file on stdout.")
 def validate(files: tuple[str, ...], as_json: bool) -> None:
-    """Check topology and experiment FILES (paths or shipped names), every field and fault, without an engine.
-
-    Exit codes: 0 every file is valid; 2 one is not (one line each, naming the field).
-    """
+    """Check topology and experiment FILES (paths or shipped names), every field and fault, without an engine."""
     from lab import plugins
 
     reports, failed = [], False
@@ -87,7 +84,7 @@ def validate(files: tuple[str, ...], as_json: bool) -> None:
         sys.exit(EXIT_ERROR)
 
 
-@click.command()
+@click.command(epilog="Exit codes: 0 printed; 2 WHAT is neither experiment nor topology.")
 @click.argument("what", type=click.Choice(["experiment", "topology"]))
 def schema(what: str) -> None:
     """Print the JSON Schema of experiment or topology files, for editors (e.g. yaml-language-server)."""

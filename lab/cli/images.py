@@ -11,12 +11,13 @@ from lab.cli.common import friendly_errors, progress
 from lab.errors import LabError
 
 
-@click.group()
+@click.group(epilog="Exit codes: those of the subcommand.")
 def images() -> None:
     """Find, pull or build server images."""
 
 
-@images.command(name="ensure")
+@images.command(name="ensure", epilog="Exit codes: 0 every flavor is ready; 2 a flavor is unknown, cannot be "
+                                      "pulled or built here; 130 interrupted.")
 @click.argument("flavors", nargs=-1, required=True)
 @friendly_errors
 def images_ensure(flavors: tuple[str, ...]) -> None:

@@ -11,7 +11,8 @@ from lab.cli import tables
 from lab.cli.common import friendly_errors, progress
 
 
-@click.command(name="report")
+@click.command(name="report", epilog="Exit codes: 0 written; 2 a RUN_DIR is not a run directory (or the shards "
+                                    "do not belong to one run); 130 interrupted.")
 @click.argument("run_dirs", nargs=-1, required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the HTML (default: RUN_DIR/report.html).")

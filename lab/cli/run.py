@@ -11,7 +11,14 @@ from typing import Any
 import click
 
 from lab.cli import tables
-from lab.cli.common import EXIT_EXPECTATION_FAILED, EXIT_INCOMPLETE, friendly_errors, progress, with_options
+from lab.cli.common import (
+    EXIT_CODES_RUN,
+    EXIT_EXPECTATION_FAILED,
+    EXIT_INCOMPLETE,
+    friendly_errors,
+    progress,
+    with_options,
+)
 from lab.errors import LabError
 from lab.results import schema
 from lab.results.writer import RunDirectory
@@ -62,9 +69,9 @@ def _checked(request: RunRequest) -> tuple[Any, list[Any], Any]:
         str(experiments.find(str(request.experiment_file)))
     experiment = experiments.load(source)
     try:
-        selection = experiments.parse_only(request.only)
-        wanted = [expectations.parse(text, [*schema.CELL_COLUMN_NAMES, *experiment.summary_columns()])
-                  for text in request.expect]
+        selection = experiments.parse_only(request.only, experiment.parameter_keys())
+        numeric = schema.numeric_columns(experiment.summary_columns())
+        wanted = [expectations.parse(text, numeric) for text in request.expect]
     except ValueError as exc:
         raise LabError(str(exc)) from None
     shard = parse_shard(request.shard) if request.shard else None
@@ -135,12 +142,15 @@ def run_experiment_file(request: RunRequest) -> None:
 
 
 run_options = [
-    click.option("--only", multiple=True, metavar="KEY=V[|V2],...",
-                 help="Run a subset of the matrix, e.g. --only binlog_format=STATEMENT,guard=strict|gte"),
+    click.option("--only", multiple=True, metavar="KEY=VALUE",
+                 help="Run a subset of the matrix. Repeat for more values of a key (alternatives) or for more keys "
+                      "(all must match): --only binlog_format=STATEMENT --only guard=strict --only guard=gte. "
+                      "Commas join keys in one --only; `|` joins values but must be quoted for the shell."),
     click.option("--seed", type=int, help="Override the experiment's seed."),
     click.option("--results", default="results", show_default=True, help="Directory that receives run folders."),
-    click.option("--expect", multiple=True, metavar="COLUMN OP N",
-                 help="Fail (exit 1) unless every cell satisfies it, e.g. --expect diverged_after_fix==0"),
+    click.option("--expect", multiple=True, metavar="'COLUMN OP N'",
+                 help="Fail (exit 1) unless every completed cell satisfies it; quote it, since > and < redirect: "
+                      "--expect 'diverged_after_fix==0' --expect 'stuck_rows>0'. Repeat for several."),
     click.option("--plots/--no-plots", default=True, show_default=True,
                  help="Also draw the plots and write report.html (same as `lab report RUN_DIR`)."),
     click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
@@ -153,7 +163,7 @@ run_options = [
 ]
 
 
-@click.command(name="run")
+@click.command(name="run", epilog=EXIT_CODES_RUN)
 @click.argument("experiment", required=False)
 @with_options(run_options)
 @click.option("--shard", metavar="K/N",
@@ -164,33 +174,45 @@ run_options = [
 def run_command(experiment: str | None, resume: Path | None, shard: str | None, **options: Any) -> None:
     """Run an EXPERIMENT's matrix on real servers and write a results directory.
 
-    EXPERIMENT is a file, or the name of a shipped experiment (`lab run wix-incident`).
-
-    Exit codes: 0 every cell completed (divergence found is reported, not an error);
-    1 an --expect condition failed; 2 bad input or lab error; 3 some cell failed; 130 interrupted.
+    EXPERIMENT is a file, or the name of a shipped experiment (`lab run wix-incident`). Progress on stderr:
+    each cell's verdict with elapsed time and an ETA.
     """
     run_experiment_file(RunRequest(experiment, resume=resume, shard=shard, **options))
 
 
-@click.command()
-@click.option("--flavor", default="mysql:9.7", show_default=True, help="Server flavor for the demo.")
+@click.command(epilog=EXIT_CODES_RUN)
+@click.option("--flavor", default="mysql:9.7", show_default=True,
+              help="Server flavor for the demo: one of the flavors of wix-incident's matrix.")
 @with_options(run_options)
 @friendly_errors
 def demo(flavor: str, only: tuple[str, ...], **options: Any) -> None:
-    """The incident demo: deterministic 2-DC cells of experiments/wix-incident.yaml, all formats and guards.
+    """The incident demo: the deterministic 2-DC cells of wix-incident (active-passive and active-active, DC1
+    writing the newer version), every binlog format and guard, on one flavor.
 
-    --only narrows the demo's own selection (it never widens it).
+    --only narrows the demo's own selection (it never widens it): --only guard=strict runs 6 of the 18 cells.
     """
     from lab import experiments
     from lab.db.images.spec import parse_flavor
 
     try:
         parse_flavor(flavor)
-        chosen = experiments.parse_only([DEMO_SELECTION, f"flavor={flavor}"])
-        for key, values in experiments.parse_only(only).items():
-            chosen[key] = chosen[key] & values if key in chosen else values
     except ValueError as exc:
-        raise LabError(f"--flavor {flavor}: {exc}" if "FAMILY" in str(exc) or "flavor" in str(exc) else str(exc)) \
-            from None
-    expressions = [f"{key}={'|'.join(sorted(values)) or '(none)'}" for key, values in chosen.items()]
+        raise LabError(f"--flavor {flavor}: {exc}") from None
+    incident = experiments.load("wix-incident")
+    offered = list(incident.matrix.flavor)
+    if flavor not in offered:
+        raise LabError(f"--flavor {flavor}: the demo runs a flavor of wix-incident's matrix ({', '.join(offered)}); "
+                       "for another, `lab init DIR` and add it to the copy's matrix")
+    try:
+        chosen = experiments.parse_only([DEMO_SELECTION, f"flavor={flavor}"])
+        narrowing = experiments.parse_only(only, incident.parameter_keys())
+    except ValueError as exc:
+        raise LabError(str(exc)) from None
+    for key, values in narrowing.items():
+        kept = {v for v in values if key not in chosen or v.upper() in {c.upper() for c in chosen[key]}}
+        if not kept:
+            raise LabError(f"--only {key}={'|'.join(sorted(values))}: the demo runs only {key}="
+                           f"{'|'.join(sorted(chosen[key]))}; use `lab run wix-incident --only ...` for other cells")
+        chosen[key] = kept
+    expressions = [f"{key}={'|'.join(sorted(values))}" for key, values in chosen.items()]
     run_experiment_file(RunRequest("wix-incident", only=tuple(expressions), **options))

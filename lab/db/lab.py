@@ -68,12 +68,13 @@ class Lab:
         """
         lab_name = name or topology.name
         if not topo.NAME_PATTERN.match(lab_name):
-            raise LabError(f"--name {lab_name!r}: a lab name is lowercase letters, digits and dashes, at most 31 "
+            raise LabError(f"--lab {lab_name!r}: a lab name is lowercase letters, digits and dashes, at most 31 "
                            "characters (it names containers and networks)")
         with state.claim(lab_name):
             client = engine.client()
             if client.containers.list(all=True, filters={"label": [f"{labels.LAB}={lab_name}"]}):
-                raise LabError(f"lab {lab_name!r} is already up (run `lab down {lab_name}` first, or use --name)")
+                raise LabError(f"--lab {lab_name}: a lab of that name is already up (run `lab down --lab {lab_name}` "
+                               "first, or name this one with another --lab NAME)")
             for spec in topology.servers.values():
                 if spec.port is not None and not srv.port_is_free(spec.port):
                     raise LabError(f"{topology.source_file or topology.name}: servers.{spec.name}.port: "
@@ -159,7 +160,7 @@ class Lab:
         containers = client.containers.list(all=True, filters={"label": [f"{labels.LAB}={name}"]})
         if saved is None or not containers:
             running = ", ".join(state.all_names()) or "none"
-            raise LabError(f"no lab named {name!r} is up (running labs: {running})")
+            raise LabError(f"--lab {name}: no lab of that name is up (running labs: {running})")
         topology = topo.load(saved["topology_file"], **{k: v for k, v in saved["overrides"].items() if v})
         credentials: Credentials = saved["credentials"]
         servers = {}

@@ -31,11 +31,8 @@ def _path(lab_name: str) -> Path:
 def save(lab_name: str, topology_file: str, overrides: dict[str, str | None], credentials: Credentials) -> None:
     directory = state_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = _path(lab_name)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump({"topology_file": topology_file, "overrides": overrides, "credentials": asdict(credentials)},
-                  handle)
+    write_private(_path(lab_name), json.dumps({"topology_file": topology_file, "overrides": overrides,
+                                               "credentials": asdict(credentials)}))
 
 
 def load(lab_name: str) -> dict | None:
@@ -49,6 +46,21 @@ def load(lab_name: str) -> dict | None:
 
 def remove(lab_name: str) -> None:
     _path(lab_name).unlink(missing_ok=True)
+    for option_file in state_dir().glob(f"{lab_name}.*.cnf"):
+        option_file.unlink(missing_ok=True)
+
+
+def client_file(lab_name: str, server_name: str) -> Path:
+    """Where `lab env` keeps a server's client option file (it holds the password, so 0600, removed with the lab)."""
+    return _path(lab_name).with_name(f"{lab_name}.{server_name}.cnf")
+
+
+def write_private(path: Path, content: str) -> None:
+    """Write a file only its owner can read, created 0600 (never world-readable, even for an instant)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(content)
 
 
 def all_names() -> list[str]:
@@ -68,7 +80,7 @@ def claim(lab_name: str) -> Iterator[None]:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise LabError(f"lab {lab_name!r} is being started by another command; wait for it, or use another "
-                           "--name") from None
+                           "--lab NAME") from None
         yield
     finally:
         os.close(descriptor)  # closing releases the lock

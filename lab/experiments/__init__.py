@@ -12,6 +12,7 @@ the file and field) before anything starts; the runner (lab.runner) turns each c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -39,18 +40,32 @@ def cell_id(parameters: dict[str, str]) -> str:
     return ".".join(str(value).replace(":", "-") for value in parameters.values())
 
 
-def parse_only(expressions: tuple[str, ...] | list[str]) -> dict[str, set[str]]:
-    """`binlog_format=STATEMENT,guard=strict|gte` -> {binlog_format: {STATEMENT}, guard: {strict, gte}}."""
-    keys = known_keys()
+def parse_only(expressions: tuple[str, ...] | list[str], keys: Iterable[str] | None = None) -> dict[str, set[str]]:
+    """`--only` expressions -> {key: allowed values}. Values of one key are alternatives (repeat `--only
+    guard=strict --only guard=gte`, or `guard=strict|gte` quoted); different keys must all match.
+    `keys`: the matrix keys of the experiment at hand (default: every kind's), listed in the error."""
+    valid = set(keys) if keys is not None else known_keys()
+    shown = ", ".join(keys) if keys is not None else ", ".join(sorted(valid))
     selection: dict[str, set[str]] = {}
     for expression in expressions:
         for part in filter(None, expression.split(",")):
             key, _, value = part.partition("=")
             key = key.strip()
-            if key not in keys or not value:
-                raise ValueError(f"--only {part!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(keys))}")
+            if key not in valid or not value:
+                raise ValueError(f"--only {part!r}: expected KEY=VALUE with KEY one of {shown}")
             selection.setdefault(key, set()).update(v.strip() for v in value.split("|"))
     return selection
+
+
+def unmatched(cells: list[dict[str, str]], selection: dict[str, set[str]]) -> str:
+    """Why a selection picks no cell, naming the first value no cell has and the values there are."""
+    for key, wanted in selection.items():
+        present = list(dict.fromkeys(cell[key] for cell in cells if key in cell))
+        missing = sorted(v for v in wanted if v.upper() not in {p.upper() for p in present})
+        if missing:
+            return f"--only {key}={missing[0]}: no cell of the matrix has it ({key} values: {', '.join(present)})"
+    chosen = ", ".join(f"{key}={'|'.join(sorted(values))}" for key, values in selection.items())
+    return f"--only {chosen}: each value exists, but no cell has them all together"
 
 
 def select(cells: list[dict[str, str]], selection: dict[str, set[str]]) -> list[dict[str, str]]:
@@ -84,4 +99,4 @@ def load(path: str | Path) -> AnyExperiment:
 
 __all__ = ["BINLOG_FORMATS", "EXEC_MODES", "KINDS", "MATRIX_KEYS", "WORKLOAD_MODES", "AnyExperiment", "Experiment",
            "Fix", "Scenario", "TimelineEntry", "TimelineExperiment", "WorkloadExperiment", "cell_id", "find",
-           "known_keys", "load", "parse_only", "select"]
+           "known_keys", "load", "parse_only", "select", "unmatched"]

@@ -35,10 +35,13 @@ class Expectation:
 
 
 def parse(text: str, known_columns: list[str]) -> Expectation:
+    """`known_columns`: the numeric cells.csv columns of the experiment at hand, listed when one is unknown."""
     match = PATTERN.match(text)
     if not match:
-        raise ValueError(f"--expect {text!r}: write COLUMN OP NUMBER, e.g. diverged_after_fix==0")
+        raise ValueError(f"--expect {text!r}: write COLUMN OP NUMBER, quoted for the shell, e.g. "
+                         "--expect 'diverged_after_fix==0'")
     column, op, value = match.groups()
     if column not in known_columns:
-        raise ValueError(f"--expect {text!r}: unknown column {column!r}")
+        raise ValueError(f"--expect {text!r}: unknown column {column!r}; numeric columns of this experiment: "
+                         f"{', '.join(known_columns)}")
     return Expectation(column, op, int(value))

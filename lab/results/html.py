@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from lab.results import Results, latest_run, plots, schema
-from lab.results.markdown import README_SECTIONS, write_report
+from lab.results.markdown import explained_in, write_report
 from lab.results.plots import workload as workload_plots
 from lab.results.summary import report_table
 
@@ -29,7 +29,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2e
        color: #222; line-height: 1.45; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }
-th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; }
+div.wide { overflow-x: auto; max-width: 100%; }
+th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: left; white-space: nowrap; }
 th { background: #f0f0f0; position: sticky; top: 0; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.bad { background: #fbd5d5; font-weight: bold; }
@@ -140,7 +141,8 @@ def _html_table(frame: pd.DataFrame) -> str:
             css = _cell_class(column, value)
             cells.append(f'<td class="{css}">{html.escape(shown)}</td>' if css else f"<td>{html.escape(shown)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    # a wide table scrolls inside its own box; the page itself never scrolls sideways
+    return f"<div class='wide'><table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
 
 
 def write_html_report(run_dir: str | Path, output: str | Path | None = None, timelines: int = 3,
@@ -171,9 +173,9 @@ def write_html_report(run_dir: str | Path, output: str | Path | None = None, tim
         f"<p class='meta'>run <code>{html.escape(run.name)}</code>, started {started}, seed "
         f"{html.escape(str(meta.get('seed')))}, lab {html.escape(str(meta.get('lab_version')))}; cells "
         f"{meta.get('cells_done')} of {meta.get('cells_planned')} ({meta.get('cells_failed')} failed); completed: "
-        f"{meta.get('completed')}. Every number is measured from the servers and <code>history.jsonl</code>; "
-        f"the README section \"{html.escape(README_SECTIONS.get(run.kind, README_SECTIONS['incident']))}\" "
-        "explains each column.</p>",
+        f"{meta.get('completed')}; servers: {html.escape(run.servers)}. Every number is measured from the servers "
+        "and <code>history.jsonl</code>; "
+        f"{html.escape(explained_in(run.kind))} explains each column.</p>",
         "<h2>Summary per cell</h2>", _html_table(summary),
         *sections,
         *_violation_tables(results),

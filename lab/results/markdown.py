@@ -15,8 +15,16 @@ from lab.results.api import Results
 from lab.results.runs import open_run
 from lab.results.summary import report_table
 
-README_SECTIONS = {"incident": "Reading the incident report", "timeline": "Fault injection and timeline experiments",
-                   "workload": "Workloads: ticket numbers, PUT/PATCH versions, order state machines"}
+# Where a reader of a report finds what each column means: a section of the findings page of the docs
+# (tests/unit/test_docs.py checks that each heading exists there).
+FINDINGS_PAGE = "docs/findings.md"
+FINDINGS_SECTIONS = {"incident": "Reading the incident report", "timeline": "Fault injection and timeline experiments",
+                     "workload": "Workloads: ticket numbers, PUT/PATCH versions, order state machines"}
+
+
+def explained_in(kind: str) -> str:
+    """`docs/findings.md, section "…"`: where the columns of a run of this kind are explained."""
+    return f"{FINDINGS_PAGE}, section \"{FINDINGS_SECTIONS.get(kind, FINDINGS_SECTIONS['incident'])}\""
 SHOWN_ROWS = 8
 
 
@@ -90,8 +98,9 @@ def write_report(run_dir: Path) -> Path:
     out = [f"# {meta['experiment']}: results\n",
            f"- seed: {meta['seed']}, lab {meta['lab_version']}, cells: {meta['cells_done']} of "
            f"{meta['cells_planned']} ({meta['cells_failed']} failed), completed: {meta['completed']}\n",
-           "- every count below is measured from the servers and `history.jsonl`; see README "
-           f"\"{README_SECTIONS.get(run.kind, README_SECTIONS['incident'])}\" for what each column means.\n",
+           f"- servers: {run.servers}\n",
+           "- every count below is measured from the servers and `history.jsonl`; see "
+           f"{explained_in(run.kind)} for what each column means.\n",
            _plot_links(run.path),
            "\n## Summary per cell\n\n"]
     cells = results.cells

@@ -46,6 +46,13 @@ class Run:
         return float(value) if isinstance(value, (int, float)) else 0.0
 
     @property
+    def servers(self) -> str:
+        """The server versions each flavor was (`mariadb:10.11: mariadb 10.11.19`), or `not recorded` for runs
+        written before the lab kept them."""
+        known = self.meta.get("server_versions") or {}
+        return "; ".join(f"{flavor}: {', '.join(versions)}" for flavor, versions in known.items()) or "not recorded"
+
+    @property
     def kind(self) -> str:
         """incident, timeline or workload: from run.json, or the stored experiment file for older runs."""
         if self.meta.get("kind"):

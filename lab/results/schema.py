@@ -125,6 +125,13 @@ def timing(column: str) -> bool:
     return column in TIMING_COLUMNS or column.startswith(LATENCY_PREFIX)
 COLUMNS_BY_NAME = {column.name: column for column in CELL_COLUMNS}
 
+
+def numeric_columns(extra: list[str]) -> list[str]:
+    """The columns an `--expect` condition can test: the lab's counts and figures, then a workload's `extra`
+    columns (its invariants, operations and counts; not the workload's name)."""
+    return [*(c.name for c in CELL_COLUMNS if c.kind in (COUNT, FLOAT)),
+            *(name for name in extra if name != WORKLOAD_COLUMN and name not in COLUMNS_BY_NAME)]
+
 # Columns a workload adds after the lab's own: its name, one per invariant, one per operation, its counts.
 WORKLOAD_COLUMN = "workload"
 INVARIANT_PREFIX = "inv_"          # inv_<invariant>: violations of that invariant

@@ -161,6 +161,13 @@ class RunDirectory:
             self.meta["labs"].append(name)
             self.write_meta()
 
+    def note_servers(self, flavor: str, versions: list[str]) -> None:
+        """Which server versions a flavor turned out to be (`mariadb 10.11.19`): what the results were measured on."""
+        known = self.meta.setdefault("server_versions", {})
+        if known.get(flavor) != sorted(set(versions)):
+            known[flavor] = sorted(set(versions))
+            self.write_meta()
+
     @property
     def history_path(self) -> Path:
         return self.path / schema.HISTORY_FILE

@@ -10,6 +10,7 @@
     evidence  catch-ups, link snapshots and replication errors: what monitoring saw
     driver    planned clients on their own threads
     sampler   divergence, lag and link state at a fixed interval while traffic runs
+    progress  the progress line of each finished cell: its verdict, elapsed time and ETA
 """
 
 from lab.runner.cell import Cell

@@ -27,21 +27,9 @@ from lab.results.markdown import write_report
 from lab.results.writer import INTERRUPTED_DIR, CellOutcome, RunDirectory
 from lab.runner.cell import Cell, failed_outcome
 from lab.runner.evidence import Compare, compare_dcs
+from lab.runner.progress import RunProgress
 
 Progress = Callable[[str], None]
-
-
-def progress_line(summary: dict) -> str:
-    if summary["status"] == "refused":
-        return f"binlog format {summary.get('binlog_format_outcome')} (as {summary.get('binlog_format_applied_as')})"
-    if summary["status"] != "completed":
-        return f"FAILED: {summary['error']}"
-    stuck = f", stuck {summary['stuck_rows']}" if summary.get("stuck_rows") is not None else ""
-    line = (f"diverged {summary['diverged_after_overlap']}{stuck}, "
-            f"lost {summary['lost_updates']}, repl errors {summary['replication_errors']}")
-    if summary.get("invariant_violations") is not None:
-        line += f", invariant violations {summary['invariant_violations']}"
-    return f"{line} ({summary['seconds']}s)"
 
 
 @dataclass
@@ -112,7 +100,7 @@ def plan(experiment_file: str | Path, only: dict[str, set[str]] | None = None,
                        f"(keys: {', '.join(experiment.parameter_keys())})")
     selected = _order(experiments.select(experiment.cells(), only or {}))
     if not selected:
-        raise LabError(f"{path}: --only selects no cell of the matrix")
+        raise LabError(f"{path}: {experiments.unmatched(experiment.cells(), only or {})}")
     reasons = {key: why for key in dict.fromkeys((c["flavor"], c["topology"]) for c in selected)
                if (why := not_applicable(*key))}
     names = dict.fromkeys(c["topology"] for c in selected)
@@ -235,16 +223,16 @@ class Matrix:
 
     def run(self, cells: list[dict[str, str]], done: int = 0) -> RunResult:
         completed = False
-        total = done + len(cells)
+        shown = RunProgress(done + len(cells), done)
         try:
             with cleanup.sigterm_as_interrupt():
-                for number, parameters in enumerate(cells, start=done + 1):
+                for parameters in cells:
                     cell = experiments.cell_id(parameters)
                     outcome = self.cell(cell, parameters)
                     if cell in self.rerun:
                         outcome.summary["rerun_after_interrupt"] = True
                     self.directory.record(cell, outcome)
-                    self.progress(f"[{number}/{total}] {cell}: {progress_line(outcome.summary)}")
+                    self.progress(shown.line(cell, outcome.summary))
                 completed = True
         finally:
             self.history.close()
@@ -294,6 +282,7 @@ class Matrix:
                           "starting it with its own format")
             self.lab, self.lab_key = Lab.up(own, name=name, progress=lambda _m: None), key
             self.lab.note_start_format(wanted, formats.start_refusal(str(refusal)))
+        self.directory.note_servers(parameters["flavor"], [s.dialect.label for s in self.lab.servers.values()])
         return self.lab
 
     def down(self) -> None:

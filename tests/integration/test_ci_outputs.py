@@ -101,7 +101,7 @@ def test_status_doctor_and_check_print_json(lab_pool: Any, capsys: pytest.Captur
     caught_up(pair)
     pair.primary("dc2").execute("SET SESSION sql_log_bin = 0", "UPDATE t SET v = 20 WHERE id = 2")
 
-    code, out, _ = lab(["status", pair.name, "--json"], capsys)
+    code, out, _ = lab(["status", "--lab", pair.name, "--json"], capsys)
     status = json.loads(out)
     assert code == 0 and status["lab"] == pair.name and len(status["links"]) == 2 and len(status["servers"]) == 2
 

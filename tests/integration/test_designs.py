@@ -177,7 +177,7 @@ def test_semi_sync_status_is_the_servers_own(lab_pool: LabPool) -> None:
                               f"INSERT INTO {TABLE} VALUES (1, 'x')")
     assert lab.catch_up().caught_up
     env = {**os.environ, "LAB_STATE_DIR": os.environ["LAB_STATE_DIR"]}
-    shown = subprocess.run([sys.executable, "-m", "lab", "status", lab.name, "--json"], capture_output=True,
+    shown = subprocess.run([sys.executable, "-m", "lab", "status", "--lab", lab.name, "--json"], capture_output=True,
                            text=True, env=env, check=True)
     members = {row["server"]: row for row in json.loads(shown.stdout)["members"]}
     assert set(members) == set(lab.servers)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from real_results import real_run, real_workload_run
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "divergence_analysis.ipynb"
@@ -31,23 +30,11 @@ def test_notebook_is_stored_without_outputs() -> None:
     assert code and all(not cell.outputs and cell.execution_count is None for cell in code)
 
 
-def test_notebook_runs_against_a_real_run(run_dir: Path, workload_dir: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_runs_against_a_real_run(run_dir: Path, workload_dir: Path,
+                                          run_notebook: Callable[..., list[Any]]) -> None:
     """Pointed at a results directory holding an incident run and a workload run, it draws both."""
     assert run_dir.parent == workload_dir.parent
-    kernels = tmp_path / "jupyter" / "kernels" / "python3"
-    kernels.mkdir(parents=True)
-    (kernels / "kernel.json").write_text(json.dumps({  # this interpreter, whatever kernels the machine has
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "lab tests", "language": "python"}))
-    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    monkeypatch.setenv("LAB_RESULTS_DIR", str(run_dir.parent))
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
-    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
+    outputs = run_notebook(run_dir.parent)
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 6, "expected the heatmap, the trade-off, a timeline, the per-check chart, and the " \
                              "workload scorecard and lost-update attribution"

@@ -119,9 +119,9 @@ def test_up_of_a_name_that_is_up_says_so_and_leaves_that_lab_alone(tmp_path: Pat
         line = one_line_error(lab_command("up", "topologies/active-active.yaml", "--flavor", "mariadb:10.11",
                                           "--name", "t-twice"))
         assert "already up" in line
-        assert lab_command("status", "t-twice").returncode == 0  # the first lab still answers
+        assert lab_command("status", "--lab", "t-twice").returncode == 0  # the first lab still answers
     finally:
-        assert lab_command("down", "t-twice").returncode == 0
+        assert lab_command("down", "--lab", "t-twice").returncode == 0
 
 
 def test_two_runs_on_one_engine_both_complete(tmp_path: Path) -> None:

@@ -73,6 +73,10 @@ def test_the_installed_lab_is_the_wheel_not_the_checkout(user: UserMachine) -> N
     assert str(user.root / "venv") in where and str(ROOT) not in where
 
 
+def shipped_sample_path(user: UserMachine) -> str:
+    return user.shell(user.bin("python"), "-c", "from lab import shipped; print(shipped.sample_results())").stdout
+
+
 def test_shipped_files_by_name_and_lab_init(user: UserMachine) -> None:
     done = user.shell(user.bin("lab"), "validate", "wix-incident", "active-active")
     assert "wix-incident.yaml (kind experiment (incident), cells 216)" in done.stdout
@@ -82,6 +86,9 @@ def test_shipped_files_by_name_and_lab_init(user: UserMachine) -> None:
     assert (user.work / "mine" / "topologies" / "ring-3.yaml").exists()
     notebook = user.shell(user.bin("python"), "-c", "from lab import shipped; print(shipped.directory('notebooks'))")
     assert list(Path(notebook.stdout.strip()).glob("*.ipynb"))
+    sample = user.shell(user.bin("python"), "-c", "from lab import results, shipped; "
+                        "print(len(results.load(shipped.sample_results()).cells))")
+    assert "/site-packages/" in shipped_sample_path(user) and int(sample.stdout.strip()) == 20   # 18 + 2 cells
 
 
 def test_run_a_few_cells_with_junit(user: UserMachine) -> None:

@@ -12,20 +12,30 @@ import pytest
 from lab.checker.output import plain, table_rows, to_json
 from lab.checker.result import CheckResult
 from lab.checker.rows import Divergence
-from lab.checker.targets import endpoints_from_urls, env_name, parse_dc, password_for, read_password_file
+from lab.checker.targets import DcUrl, endpoints_from_urls, env_name, parse_dc, password_for, read_password_file
 from lab.errors import LabError
 
 
+@pytest.fixture(autouse=True)
+def no_user_option_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """~/.my.cnf is read by default: point HOME at an empty directory so the machine's own file plays no part."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
 def test_parse_dc_url() -> None:
-    assert parse_dc("dc1=mysql://app@db1.example:3307/shop") == ("dc1", "db1.example", 3307, "app", "shop")
-    assert parse_dc("east=mysql://root@10.0.0.1") == ("east", "10.0.0.1", 3306, "root", None)
+    assert parse_dc("dc1=mysql://app@db1.example:3307/shop") == DcUrl("dc1", "db1.example", 3307, "app", "shop")
+    assert parse_dc("east=mysql://root@10.0.0.1") == DcUrl("east", "10.0.0.1", None, "root", None)
 
 
-@pytest.mark.parametrize("spec", ["dc1", "dc1=http://a@b", "dc1=mysql://host:3306", "dc 1=mysql://a@b",
-                                  "dc1=mysql://a@b:notaport"])
+@pytest.mark.parametrize("spec", ["dc1", "dc1=http://a@b", "dc 1=mysql://a@b", "dc1=mysql://a@b:notaport"])
 def test_bad_urls(spec: str) -> None:
     with pytest.raises(LabError):
         parse_dc(spec)
+
+
+def test_url_without_user_needs_one_from_an_option_file() -> None:
+    with pytest.raises(LabError, match="--dc dc1: no user"):
+        endpoints_from_urls(["dc1=mysql://host:3306", "dc2=mysql://u@h"], {})
 
 
 def test_password_in_url_is_refused() -> None:

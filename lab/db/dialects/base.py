@@ -91,6 +91,8 @@ class Dialect:
     name: ClassVar[str] = ""
     # Whether a consistent snapshot reports the binlog position it was taken at (`snapshot_position`).
     reports_snapshot_position: ClassVar[bool] = False
+    # The server's own command-line client, by the names images carry it under (`lab sql`), first found wins.
+    clients: ClassVar[tuple[str, ...]] = ("mysql",)
 
     def __init__(self, version: tuple[int, int, int]) -> None:
         self.version = version

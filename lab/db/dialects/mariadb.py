@@ -33,6 +33,7 @@ def gtid_domains(text: str) -> dict[int, int]:
 class MariaDBDialect(Dialect):
     name = "mariadb"
     reports_snapshot_position = True
+    clients = ("mariadb", "mysql")   # 11.x images no longer carry the `mysql` name
 
     def server_options(self, *, server_id: int, binlog_format: str, gtid: bool, log_replica_updates: bool,
                        domain_id: int) -> list[str]:
