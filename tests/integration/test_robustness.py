@@ -113,12 +113,12 @@ def test_a_check_whose_connection_dies_midway_is_exit_2_not_a_verdict(pair: Lab)
 
 # --- concurrent lab commands ---------------------------------------------------------------------
 def test_up_of_a_name_that_is_up_says_so_and_leaves_that_lab_alone(tmp_path: Path) -> None:
-    first = lab_command("up", "topologies/active-passive.yaml", "--flavor", "mariadb:10.11", "--name", "t-twice")
+    first = lab_command("up", "topologies/active-passive.yaml", "--flavor", "mariadb:10.11", "--lab", "t-twice")
     try:
         assert first.returncode == 0, first.stderr
         line = one_line_error(lab_command("up", "topologies/active-active.yaml", "--flavor", "mariadb:10.11",
-                                          "--name", "t-twice"))
-        assert "already up" in line
+                                          "--lab", "t-twice"))
+        assert "already up" in line and "--lab t-twice" in line
         assert lab_command("status", "--lab", "t-twice").returncode == 0  # the first lab still answers
     finally:
         assert lab_command("down", "--lab", "t-twice").returncode == 0
