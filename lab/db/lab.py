@@ -108,9 +108,18 @@ class Lab:
         state.save(lab_name, topology.source_file, {}, credentials)
         progress(f"starting {len(topology.servers)} servers")
         design = design_for(topology)
-        servers = dict(zip(topology.servers, pool.map(
-            lambda spec: cls._start_server(lab_name, topology, spec, images[spec.name], credentials, design),
-            topology.servers.values()), strict=True))
+        servers: dict[str, Server] = {}
+        waiting: dict[str, Callable[[], Server]] = {}
+        for wave in design.start_waves():   # in parallel within a wave, and a wave once the one before is in
+            launched = dict(zip(wave, pool.map(
+                lambda name: cls._start_server(lab_name, topology, topology.servers[name], images[name],
+                                               credentials, design), wave), strict=True))
+            if servers and design.admitted(servers, len(servers) + len(waiting) + len(launched)):
+                waiting.update(launched)   # members already; they answer once their state transfer is done
+                continue
+            servers.update(zip(launched, pool.map(lambda ready: ready(), launched.values()), strict=True))
+        servers.update(zip(waiting, pool.map(lambda ready: ready(), waiting.values()), strict=True))
+        servers = {name: servers[name] for name in topology.servers}
         timings["servers_ready"] = time.monotonic() - started
         lab = cls(lab_name, topology, servers, credentials, timings)
         lab.__dict__["design"] = design   # the instance the servers were started for (`design` is cached)
@@ -142,15 +151,20 @@ class Lab:
 
     @staticmethod
     def _start_server(lab_name: str, topology: topo.ResolvedTopology, spec: topo.ResolvedServer,
-                      image: SeededImage, credentials: Credentials, design: Design) -> Server:
+                      image: SeededImage, credentials: Credentials, design: Design) -> Callable[[], Server]:
+        """Create and start the server's container; the call returned waits until the server answers."""
         container = srv.create(lab_name, spec, image, credentials, gtid_domain=spec.server_id,
                                topology_name=topology.name,
                                design_options=design.server_options(spec, image.dialect, lab_name),
                                files=design.files(spec, image.dialect))
         endpoint = Endpoint("127.0.0.1", srv.published_port(container), credentials.admin_user,
                             credentials.admin_password, srv.SCHEMA)
-        dialect = srv.wait_ready(container, endpoint)
-        return Server(spec.name, spec.dc, spec.role, spec.server_id, container, endpoint, dialect, spec)
+
+        def ready() -> Server:
+            dialect = srv.wait_ready(container, endpoint)
+            return Server(spec.name, spec.dc, spec.role, spec.server_id, container, endpoint, dialect, spec)
+
+        return ready
 
     @classmethod
     def attach(cls, name: str) -> Lab:

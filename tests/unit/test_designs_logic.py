@@ -198,3 +198,18 @@ def test_the_run_timeseries_keeps_every_designs_columns(tmp_path: Path) -> None:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert list(frame["cell"]) == ["a", "b", "c"]
     assert list(frame["member_state"]) == ["", "ONLINE", ""] and list(frame["link"]) == ["dc1->dc2", "", "dc2->dc1"]
+
+
+def test_galera_nodes_start_one_at_a_time_founder_first_and_others_together() -> None:
+    """Galera joiners starting together merged their views for about 5 s here, so they start one by one;
+    every other design starts all its servers at once."""
+    from lab.db import topology as topo
+    from lab.db.designs import design_for
+
+    galera = design_for(topo.load(topo.find("galera-3")))
+    assert galera.start_waves() == [["dc1"], ["dc2"], ["dc3"]]
+    assert galera.admitted({}, 2) is False            # nothing answers yet: wait for the wave itself
+    for name in ("group-multi-primary", "active-active", "ring-3"):
+        topology = topo.load(topo.find(name))
+        assert design_for(topology).start_waves() == [list(topology.servers)]
+        assert design_for(topology).admitted({}, 2) is False

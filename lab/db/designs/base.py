@@ -67,6 +67,15 @@ class Design:
         """Files put into the container's /lab before it starts: name -> content."""
         return {}
 
+    def start_waves(self) -> list[list[str]]:
+        """The servers in the order they start: all at once, unless a design needs some answering first."""
+        return [list(self.topology.servers)]
+
+    def admitted(self, ready: dict[str, Server], members: int) -> bool:
+        """After a wave started: wait until the servers that answer count `members` in their group, and say so
+        (True: the next wave may start before this one answers). False: wait until this wave answers."""
+        return False
+
     def form(self, lab: Lab, pool: ThreadPoolExecutor) -> None:
         """Once every server answers: make them replicate."""
 

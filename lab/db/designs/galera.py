@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 ADDRESS_FILE = "galera.cnf"        # in the container's /lab
 FORM_TIMEOUT_S = 120.0
+ADMIT_TIMEOUT_S = 30.0             # a joiner not in the founder's view by then is waited for as it answers
 STATUS = ("wsrep_cluster_status", "wsrep_local_state_comment", "wsrep_cluster_size", "wsrep_ready",
           "wsrep_last_committed", "wsrep_local_recv_queue", "wsrep_local_cert_failures", "wsrep_local_bf_aborts")
 
@@ -45,6 +46,22 @@ class Galera(Design):
     def files(self, spec: ResolvedServer, dialect: Dialect) -> dict[str, str]:
         nodes = [] if spec.name == self.founder else list(self.topology.servers)
         return {ADDRESS_FILE: dialect.galera_address_file(nodes)}
+
+    def start_waves(self) -> list[list[str]]:
+        """One node at a time, the founder first. A joiner that starts before a primary component exists forms a
+        non-primary one of its own, and two joiners starting together delay each other's view: merging took
+        about 5 s here. A joiner is let in as soon as the founder counts it (`admitted`), so its state transfer
+        overlaps the next joiner's start."""
+        return [[self.founder]] + [[name] for name in self.topology.servers if name != self.founder]
+
+    def admitted(self, ready: dict[str, Server], members: int) -> bool:
+        """The founder's primary component holds `members` nodes (joiners still receiving their state count)."""
+        founder = ready.get(self.founder)
+        if founder is None:
+            return False
+        done, _, _ = wait_until(lambda: (int((self.status(founder) or {}).get("wsrep_cluster_size") or 0) >= members,
+                                         ""), ADMIT_TIMEOUT_S, poll=0.05)
+        return done
 
     def form(self, lab: Lab, pool: ThreadPoolExecutor) -> None:
         done, detail, _ = wait_until(lambda: self._formed(lab), FORM_TIMEOUT_S, poll=0.2)
