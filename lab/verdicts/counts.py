@@ -75,13 +75,13 @@ def write_latency(operations: list[dict[str, Any]], dcs: list[str]) -> dict[str,
     for dc in dcs:
         took = sorted((float(op["end"]) - float(op["start"])) * 1000 for op in updates if op.get("dc") == dc)
         for point in (50, 99):
-            found[f"{LATENCY_PREFIX}p{point}_{dc}"] = round(_percentile(took, point), 2) if took else None
+            found[f"{LATENCY_PREFIX}p{point}_{dc}"] = round(percentile(took, point), 2) if took else None
     span = (max(float(op["end"]) for op in updates) - min(float(op["start"]) for op in updates)) if updates else 0
     found["applied_updates_per_s"] = round(sum(1 for op in updates if succeeded(op)) / span, 1) if span else None
     return found
 
 
-def _percentile(ordered: list[float], point: int) -> float:
+def percentile(ordered: list[float], point: int) -> float:
     """Nearest-rank percentile of an ordered list (no interpolation: a value that was measured)."""
     rank = max(1, -(-point * len(ordered) // 100))
     return ordered[rank - 1]
