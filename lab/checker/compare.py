@@ -44,13 +44,17 @@ def compare_table(endpoints: Mapping[str, Endpoint], table: str, *, snapshot: bo
     started = time.monotonic()
     tuning = tuning or Tuning()
     refs = {dc: tables.TableRef.parse(table, ep.database) for dc, ep in endpoints.items()}
+    phases: dict[str, float] = {}   # wall seconds per phase: where a slow check spends its time
     with DCPool.open(endpoints, snapshot=snapshot, read_timeout=max(60.0, chunk_time * 40)) as pool:
         schema = tables.reconcile(pool.map(lambda s: _introspect(s, refs[s.dc])))
         estimate = _estimated_rows(pool.sessions[pool.reference], refs[pool.reference])
         walk = Walk(pool, schema, refs, chunk_time=chunk_time, tuning=tuning, progress=progress,
                     estimated_rows=estimate)
+        phases["open"] = time.monotonic() - started
         keys = sorted(walk.run())
+        phases["walk"] = time.monotonic() - started - phases["open"]
         fetched = rowdiff.fetch(pool, schema, refs, keys, tuning.fetch_batch)
+        phases["fetch"] = time.monotonic() - started - phases["open"] - phases["walk"]
         dcs = list(pool.sessions)
         divergences = rowdiff.divergences(schema, dcs, keys, fetched, snapshot=snapshot)
         read_at = {dc: s.read_at for dc, s in pool.sessions.items()}
@@ -69,6 +73,7 @@ def compare_table(endpoints: Mapping[str, Endpoint], table: str, *, snapshot: bo
             "read_at_exact": {dc: s.read_at_exact for dc, s in pool.sessions.items()},
             "snapshot": snapshot,
             "flavors": {dc: s.dialect.label for dc, s in pool.sessions.items()},
+            "phase_seconds": {name: round(seconds, 3) for name, seconds in phases.items()},
         }
     stats["seconds"] = round(time.monotonic() - started, 3)
     return CheckResult(str(refs[dcs[0]]), dcs, schema.key_names, schema.column_names, divergences, read_at, stats,

@@ -24,11 +24,15 @@ from lab.checker.sqlgen import KeyRange
 
 
 class KeySpace(Protocol):
+    cheap_split: bool   # split() costs no query, so a chunk can be hashed in many sub-ranges at once
+
     def next_cut(self, lower: tuple | None, rows: int) -> tuple | None: ...
 
     def split(self, key_range: KeyRange, counts: dict[str, int], parts: int) -> list[KeyRange]: ...
 
     def observe(self, key_range: KeyRange, rows: int) -> None: ...
+
+    def rows_in(self, key_range: KeyRange) -> int | None: ...
 
 
 def _ranges(key_range: KeyRange, cuts: list[tuple]) -> list[KeyRange]:
@@ -37,6 +41,8 @@ def _ranges(key_range: KeyRange, cuts: list[tuple]) -> list[KeyRange]:
 
 
 class IndexSpace:
+    cheap_split = False   # each cut is an index walk
+
     def __init__(self, pool: DCPool, schema: TableSchema, refs: dict[str, TableRef]) -> None:
         self.pool, self.schema, self.refs = pool, schema, refs
         self.queries = 0
@@ -70,12 +76,17 @@ class IndexSpace:
     def observe(self, key_range: KeyRange, rows: int) -> None:
         return None
 
+    def rows_in(self, key_range: KeyRange) -> int | None:
+        return None
+
 
 Estimator = Callable[[KeyRange], int | None]
 OVERSHOOT = 4      # InnoDB's range estimates are often 2x off; only act on a clear overshoot
 
 
 class IntegerSpace:
+    cheap_split = True    # cuts are arithmetic
+
     def __init__(self, low: int | None, high: int | None, density: float, growth: float,
                  estimate: Estimator | None = None) -> None:
         self.low, self.high = low, high
@@ -137,6 +148,11 @@ class IntegerSpace:
         step = split_step(end - start, parts)
         cuts = [(value,) for value in range(start + step, end, step)]
         return _ranges(key_range, cuts)
+
+    def rows_in(self, key_range: KeyRange) -> int | None:
+        """Rows the range should hold at the density measured so far (the last chunk is often short)."""
+        span = self._span(key_range)
+        return None if span is None else max(0, round((span[1] - span[0]) * self.density))
 
     def observe(self, key_range: KeyRange, rows: int) -> None:
         span = self._span(key_range)

@@ -139,6 +139,14 @@ def chunk_hash_sql(schema: TableSchema, ref: TableRef, key_range: KeyRange) -> s
             f"{_from(ref)} WHERE {range_predicate(schema, key_range)}")
 
 
+def chunk_hashes_sql(schema: TableSchema, ref: TableRef, ranges: Sequence[KeyRange]) -> str:
+    """`chunk_hash_sql` for several ranges in one round trip: one UNION ALL branch per range, each its own
+    index range scan (no temporary table, so a row costs what it costs in one range); `i` numbers the ranges."""
+    head = f"SUM(CAST(CONV({row_hash(schema)}, 16, 10) AS UNSIGNED)) AS h {_from(ref)}"
+    return " UNION ALL ".join(f"SELECT {i} AS i, COUNT(*) AS n, {head} WHERE {range_predicate(schema, r)}"
+                              for i, r in enumerate(ranges))
+
+
 def count_sql(schema: TableSchema, ref: TableRef, key_range: KeyRange) -> str:
     """What EXPLAIN is asked about to estimate a range's rows before hashing it."""
     return f"SELECT COUNT(*) {_from(ref)} WHERE {range_predicate(schema, key_range)}"

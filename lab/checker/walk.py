@@ -2,7 +2,9 @@
 
     top level   chunks sized by time (planner.ChunkSizer), cut by keyspace (arithmetic on integer
                 keys, an index walk otherwise), covering the whole key space
-    hash-first  COUNT + SUM(64-bit SHA2) per chunk on every DC in parallel; equal -> done
+    hash-first  COUNT + SUM(64-bit SHA2) per chunk on every DC in parallel; equal -> done. On integer
+                keys a chunk is summed in sub-ranges of ~`sub_rows` rows in the same scan (one UNION ALL
+                query), so a difference costs a rescan of its sub-range, not of the whole chunk
     bisect      a differing range is split into `fanout` sub-ranges; only differing sub-ranges are
                 descended into; when most sub-ranges differ (dense divergence) they are listed
                 right away instead of being split further
@@ -23,7 +25,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from lab.checker import digests, keyspace, sqlgen
-from lab.checker.planner import ChunkSizer, ModeChooser, Tuning, digest_row_cap
+from lab.checker.planner import ChunkSizer, ModeChooser, Tuning, branches, digest_row_cap
 from lab.checker.schema import Kind, TableRef, TableSchema
 from lab.checker.session import DCPool, DCSession
 from lab.checker.sqlgen import KeyRange
@@ -77,13 +79,21 @@ class Walk:
 
     # --- queries ---------------------------------------------------------------------------
     def _hash(self, ranges: list[KeyRange]) -> tuple[list[dict[str, Summary]], float]:
-        """(count, hash-sum) per range per DC, each DC running its queries in turn; slowest DC's seconds."""
+        """(count, hash-sum) per range per DC, up to `max_branches` ranges per query; slowest DC's seconds."""
+        step = self.tuning.max_branches
+
         def one(session: DCSession) -> tuple[list[Summary], float]:
             started = time.monotonic()
-            results = []
-            for key_range in ranges:
-                row = session.run(sqlgen.chunk_hash_sql(self.schema, self.refs[session.dc], key_range))[0]
-                results.append((int(row["n"]), row["h"]))
+            results: list[Summary] = []
+            ref = self.refs[session.dc]
+            for start in range(0, len(ranges), step):
+                batch = ranges[start:start + step]
+                if len(batch) == 1:
+                    rows = [{"i": 0, **session.run(sqlgen.chunk_hash_sql(self.schema, ref, batch[0]))[0]}]
+                else:
+                    rows = session.run(sqlgen.chunk_hashes_sql(self.schema, ref, batch))
+                by_index = {int(row["i"]): (int(row["n"]), row["h"]) for row in rows}
+                results += [by_index[i] for i in range(len(batch))]
             return results, time.monotonic() - started
 
         outcome = self.pool.map(one)
@@ -139,6 +149,26 @@ class Walk:
                 self._locate(parts[i], part_counts, depth + 1)
 
     # --- the top level -----------------------------------------------------------------------
+    def _branches(self, size: int) -> int:
+        return branches(size, self.tuning) if self.space.cheap_split else 1
+
+    def _unit(self, size: int) -> int:
+        """Rows a difference makes the walk rescan, hash-first: one sub-range of a chunk of `size` rows."""
+        return max(1, size // self._branches(size))
+
+    def _hash_chunk(self, chunk: KeyRange, size: int) -> tuple[dict[str, int], float]:
+        """Hash a top-level chunk as sub-ranges in one query per DC and locate differences in the differing ones;
+        returns per-DC row counts and the slowest DC's seconds for the hash query."""
+        expected = self.space.rows_in(chunk)
+        rows = size if expected is None else min(size, expected)   # the last chunk, open above, may be short
+        parts = self.space.split(chunk, {self.pool.reference: rows}, self._branches(rows))
+        summaries, seconds = self._hash(parts)
+        counts = {dc: sum(s[dc][0] for s in summaries) for dc in self.pool.sessions}
+        for part, summary in zip(parts, summaries, strict=True):
+            if _differ(summary):
+                self._locate(part, {dc: s[0] for dc, s in summary.items()})
+        return counts, seconds
+
     def run(self) -> set[str]:
         try:
             return self._run()
@@ -159,10 +189,7 @@ class Walk:
                 counts = self._digest(chunk)
                 seconds = time.monotonic() - started
             else:
-                (summary,), seconds = self._hash([chunk])
-                counts = {dc: s[0] for dc, s in summary.items()}
-                if _differ(summary):
-                    self._locate(chunk, counts)
+                counts, seconds = self._hash_chunk(chunk, size)
             self.stats.chunks += 1
             for dc, n in counts.items():
                 self.stats.rows_scanned[dc] += n
@@ -171,7 +198,8 @@ class Walk:
             next_size = self.sizer.observe(rows, seconds)
             if previous is not None:  # decide from the chunk before, whose lists are compared by now
                 rows_then, first, last = previous
-                self.modes.observe(rows_then, self._found(last) - self._found(first), next_size)
+                # what a difference costs hash-first is a rescan of its sub-range: compare with listing per sub-range
+                self.modes.observe(rows_then, self._found(last) - self._found(first), self._unit(next_size))
             previous = (rows, before, len(self._comparisons))
             self._report(final=cut is None)
             if cut is None:
