@@ -159,6 +159,19 @@ def digests(run_dir: Path) -> dict[str, str]:
             for path in sorted((run_dir / "cells").rglob("*")) if path.is_file()}
 
 
+def cell_under_way(run_dir: Path) -> bool:
+    """A cell has started in the history (its lab is up) and is not recorded in cells.csv yet."""
+    recorded = {line.split(",")[0] for line in (run_dir / "cells.csv").read_text().splitlines()[1:]}
+    for line in (run_dir / "history.jsonl").read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:   # a line still being written
+            continue
+        if record.get("type") == "cell" and record.get("event") == "start" and record.get("cell") not in recorded:
+            return True
+    return False
+
+
 def test_kill_9_then_resume_keeps_every_recorded_cell_and_completes_the_run(tmp_path: Path) -> None:
     run = subprocess.Popen([sys.executable, "-m", "lab", "run", "experiments/wix-incident.yaml", "--only",
                             f"{SELECTION},flavor=mariadb:10.11", "--results", str(tmp_path), "--no-plots"],
@@ -173,7 +186,9 @@ def test_kill_9_then_resume_keeps_every_recorded_cell_and_completes_the_run(tmp_
             break
         time.sleep(0.05)
     assert run_dir is not None, "the run recorded no cell in time"
-    time.sleep(0.4)  # into the next cell
+    while time.monotonic() < deadline and not cell_under_way(run_dir):   # into the next cell, not between two
+        time.sleep(0.02)
+    time.sleep(0.2)
     os.kill(run.pid, signal.SIGKILL)
     run.communicate()
     recorded = json.loads((run_dir / "run.json").read_text())["cells_done"]
