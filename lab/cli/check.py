@@ -18,7 +18,15 @@ from lab.checker import compare_table, output, targets
 from lab.checker import repair as repairs
 from lab.checker.result import CheckResult
 from lab.cli import tables
-from lab.cli.common import EXIT_CODES_CHECK, EXIT_DIVERGED, friendly_errors, json_option, only_lab_name, progress
+from lab.cli.common import (
+    EXIT_CODES_CHECK,
+    EXIT_DIVERGED,
+    friendly_errors,
+    json_option,
+    lab_option,
+    only_lab_name,
+    progress,
+)
 from lab.db.sql import Endpoint
 from lab.errors import LabError
 
@@ -74,8 +82,7 @@ def _targets(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str
 
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     options = [
-        click.option("--lab", "lab_name", metavar="NAME",
-                     help="The running lab to check (default: the only lab up); compares its DC primaries."),
+        lab_option,   # a running lab: its DC primaries are compared
         click.option("--dc", "dc_specs", multiple=True, metavar="NAME=URL",
                      help="A server to compare (repeat; the first is the reference). For example:\n\n"
                           "\b\n"

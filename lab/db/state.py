@@ -29,8 +29,6 @@ def _path(lab_name: str) -> Path:
 
 
 def save(lab_name: str, topology_file: str, overrides: dict[str, str | None], credentials: Credentials) -> None:
-    directory = state_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     write_private(_path(lab_name), json.dumps({"topology_file": topology_file, "overrides": overrides,
                                                "credentials": asdict(credentials)}))
 
