@@ -15,8 +15,8 @@ log scales, one panel per difference count and spread) to --out, prints a table 
 and the targets' verdicts. Never fails on time: exit 0 whatever the figures. Progress on stderr.
 
 pt-table-checksum runs where its version can: Debian bookworm's 3.2.1 against MariaDB, sid's 3.7.1
-against MySQL 9.7 (pass its directory with --percona-bin; `apt-get download` it from sid and
-`dpkg -x` it anywhere). Where it cannot, the rows say "not run: " and why.
+against MySQL 9.7 (`LAB_BENCH_TOOLS=1 bash scripts/setup.sh` installs both, the second under .lab/tools/;
+--percona-bin DIR picks another). Where it cannot, the rows say "not run: " and why.
 """
 
 from __future__ import annotations

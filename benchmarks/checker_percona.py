@@ -2,6 +2,7 @@
 
 Debian bookworm's 3.2.1 runs against MariaDB but not MySQL 9.7 (SHOW MASTER STATUS); sid's 3.7.1
 runs against MySQL 9.7 but not Debian's MariaDB (it reads @@version_comment).
+`LAB_BENCH_TOOLS=1 bash scripts/setup.sh` installs the first and unpacks the second under .lab/tools/.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 from checker_common import TABLE, binlog_off, primaries
 
 from lab.db.lab import Lab
 from lab.db.sql import Endpoint
 
+# sid's toolkit, for MySQL 9.7, as `LAB_BENCH_TOOLS=1 bash scripts/setup.sh` unpacks it (the default there)
+SID_TOOLKIT = Path(__file__).resolve().parents[1] / ".lab" / "tools" / "percona-sid" / "usr" / "bin"
 PT_TIMEOUT = 120  # seconds; pt-table-checksum waits forever on a replica it believes stopped
 
 
@@ -99,10 +103,12 @@ def percona(lab: Lab, bin_dir: str | None = None, timeout: float = PT_TIMEOUT) -
     to find replicas (its dsn recursion is broken) and --sync-to-master needs the source's in-network
     host name; comparing dc1 with dc2 directly on the flagged ranges does the same work.
     """
+    if bin_dir is None and lab.primary("dc1").dialect.name == "mysql" and SID_TOOLKIT.is_dir():
+        bin_dir = str(SID_TOOLKIT)
     checksum_tool = shutil.which("pt-table-checksum", path=bin_dir)
     sync_tool = shutil.which("pt-table-sync", path=bin_dir)
     if not checksum_tool or not sync_tool:
-        return {"ran": False, "why": "percona-toolkit not installed (apt-get install percona-toolkit)"}
+        return {"ran": False, "why": "percona-toolkit not installed (LAB_BENCH_TOOLS=1 bash scripts/setup.sh)"}
     version = subprocess.run([checksum_tool, "--version"], capture_output=True, text=True).stdout.strip()
     dc1, dc2 = lab.primary("dc1").endpoint, lab.primary("dc2").endpoint
     _prepare_percona(lab)

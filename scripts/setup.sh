@@ -47,7 +47,25 @@ if is_debian_root; then
     missing+=(docker-compose)
   fi
   if [ "${LAB_TEST_TOOLS:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
+  # the peers the benchmarks measure against (benchmarks/README.md): sysbench, Percona Toolkit
+  if [ "${LAB_BENCH_TOOLS:-0}" = 1 ]; then
+    command -v sysbench >/dev/null 2>&1 || missing+=(sysbench)
+    command -v pt-table-checksum >/dev/null 2>&1 || missing+=(percona-toolkit)
+  fi
   [ ${#missing[@]} -eq 0 ] || { say "installing ${missing[*]}"; apt_install "${missing[@]}"; }
+  if [ "${LAB_BENCH_TOOLS:-0}" = 1 ] && [ ! -x .lab/tools/percona-sid/usr/bin/pt-table-checksum ]; then
+    # bookworm's 3.2.1 cannot talk to MySQL 9.7 (SHOW MASTER STATUS); sid's unpacked beside it, not installed
+    say "fetching percona-toolkit from sid into .lab/tools/percona-sid (for MySQL 9.7)"
+    sid=$(mktemp -d) && chmod 755 "$sid"   # apt downloads as _apt
+    mkdir -p "$sid/lists/partial" .lab/tools
+    echo "deb http://deb.debian.org/debian sid main" >"$sid/sources.list"
+    sid_apt=(-o Dir::Etc::sourcelist="$sid/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$sid/lists"
+             -o Acquire::Check-Valid-Until=false)
+    apt-get "${sid_apt[@]}" update -qq
+    (cd "$sid" && apt-get "${sid_apt[@]}" download -qq percona-toolkit)
+    dpkg-deb -x "$sid"/percona-toolkit_*.deb .lab/tools/percona-sid
+    rm -rf "$sid"
+  fi
 fi
 
 PY=${PYTHON:-python3}

@@ -47,6 +47,7 @@ class RunRequest:
     plots: bool = True
     resume: Path | None = None
     shard: str | None = None
+    jobs: int = 1
     junit: Path | None = None
     as_json: bool = False
     dry_run: bool = False
@@ -63,6 +64,9 @@ def _checked(request: RunRequest) -> tuple[Any, list[Any], Any]:
     if request.resume is not None and (request.only or request.seed is not None or request.shard):
         raise LabError("--resume: a resumed run keeps the cells and seed it was started with; drop --only/--seed/"
                        "--shard")
+    if request.jobs > 1 and (request.resume is not None or request.shard):
+        raise LabError(f"--jobs {request.jobs}: the lab shards a run into jobs itself; it does not combine with "
+                       "--shard or --resume (resume each job's directory on its own)")
     if request.resume is not None:
         RunDirectory.open(request.resume)  # a directory that is no run of this lab is refused before anything starts
     source = str(request.resume / schema.EXPERIMENT_COPY) if request.resume is not None else \
@@ -112,7 +116,8 @@ def run_experiment_file(request: RunRequest) -> None:
         result = resume_experiment(request.resume, progress=progress)
     else:
         result = run_experiment(chosen.path, only=chosen.only, seed=request.seed,
-                                results_root=request.results, progress=progress, shard=chosen.shard)
+                                results_root=request.results, progress=progress, shard=chosen.shard,
+                                jobs=request.jobs)
     summaries = result.summaries
     if request.plots and summaries:
         _draw(result.directory.path)
@@ -158,6 +163,9 @@ run_options = [
                       "cell that could not run an error."),
     click.option("--json", "as_json", is_flag=True,
                  help="Print the run's outcome as JSON on stdout (run directory, exit code, every cell's row)."),
+    click.option("--jobs", type=click.IntRange(1, 32), default=1, show_default=True, metavar="N",
+                 help="Run the cells in N independent labs at once (each a `--shard K/N` child process), merged "
+                      "into one run directory. Each job starts its own servers: mind memory (MySQL ~0.5 GB each)."),
     click.option("--dry-run", is_flag=True,
                  help="Check every field and fault and list the cells that would run; start nothing."),
 ]

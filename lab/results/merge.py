@@ -89,7 +89,10 @@ def merge(run_dirs: list[Path], target: Path) -> Path:
             "completed": all(m.get("completed") for _, m in runs), "cells_planned": len(ordered),
             "cells_done": len(ordered), "cells_failed": sum(s.get("status") == "failed" for s in ordered),
             "cells": [cell for _, shard in runs for cell in shard.get("cells", [])], "shard": None,
-            "merged_from": [str(path) for path, _ in runs]}
+            "merged_from": [str(path) for path, _ in runs],
+            "labs": [lab for _, m in runs for lab in m.get("labs", [])],
+            "server_versions": {flavor: versions for _, m in runs
+                                for flavor, versions in (m.get("server_versions") or {}).items()}}
     merged = RunDirectory(target, meta, ordered)
     merged.write_cells_csv()
     merged.write_meta()

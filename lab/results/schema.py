@@ -109,14 +109,19 @@ CELL_COLUMNS: tuple[Column, ...] = (
            short="stopped", terminal=True, report=True),
     Column("invariant_violations", COUNT, "broken promises of the workload, counted from every DC's rows",
            short="violations", terminal=True, report=True, alarm=True),
-    Column("seconds", FLOAT, "wall time of the cell"),
+    Column("seconds", FLOAT, "wall time of the cell's steps (phase_seconds in summary.json splits it by phase)"),
+    Column("checks_s", FLOAT, "of those, the seconds spent comparing the DCs at the cell's checks"),
+    Column("lab_start_s", FLOAT, "seconds before the cell spent starting its lab (0 when it reused the lab of the "
+           "cell before)"),
+    Column("reset_s", FLOAT, "seconds before the cell spent resetting a reused lab (0 when it started one)"),
     Column("error", TEXT, "why a failed cell failed, in one line"),
 )
 CELL_COLUMN_NAMES: tuple[str, ...] = tuple(column.name for column in CELL_COLUMNS)
 # Columns that measure the machine or the shape of the run, not the servers: two runs of a deterministic cell
 # differ only there.
 # (`binlog_format_applied_as` depends on which cell of a run, or of a shard, started the lab.)
-TIMING_COLUMNS: tuple[str, ...] = ("seconds", "binlog_format_applied_as", "applied_updates_per_s")
+TIMING_COLUMNS: tuple[str, ...] = ("seconds", "checks_s", "lab_start_s", "reset_s", "binlog_format_applied_as",
+                                   "applied_updates_per_s")
 LATENCY_PREFIX = "write_ms_"   # write_ms_p50_<dc>, write_ms_p99_<dc>: statement latency, a timing column too
 
 

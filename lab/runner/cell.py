@@ -52,6 +52,7 @@ class Cell(Evidence):
         self.checks: dict[str, pd.DataFrame] = {}                  # check -> one row per diverged row
         self.check_results: dict[str, dict[str, CheckResult]] = {}  # check -> table -> the checker's result
         self.check_seq: dict[str, int] = {}                        # check -> seq of its history record
+        self.check_seconds = 0.0                                   # wall time of every check, summed
         self.story: Snapshot | None = None                         # the rows when the application's story ended
         self.story_check: str | None = None
         self.probed: dict[str, set[RowKey]] = {}                   # probe label -> rows it wrote
@@ -163,6 +164,7 @@ class Cell(Evidence):
 
     def check(self, name: str, story_ends: bool = False) -> pd.DataFrame:
         """Compare every table on every DC: one row per diverged row, `key` and `table` first."""
+        started = time.monotonic()
         stopped = self.snapshot_links(name)
         frames, keys, read_at = [], [], {}
         self.check_results[name] = {}
@@ -179,7 +181,10 @@ class Cell(Evidence):
             frame.insert(0, "key", texts)
             frames.append(frame)
             keys += [f"{table.name}:{text}" for text in texts]
-        record = self.history.event("check", name=name, diverged_keys=keys, read_at=read_at, stopped_appliers=stopped)
+        seconds = round(time.monotonic() - started, 3)
+        self.check_seconds += seconds
+        record = self.history.event("check", name=name, diverged_keys=keys, read_at=read_at, stopped_appliers=stopped,
+                                    seconds=seconds)
         self.check_seq[name] = record["seq"]
         found = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["key", "table"])
         self.checks[name] = found

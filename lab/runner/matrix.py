@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from lab.results.markdown import write_report
 from lab.results.writer import INTERRUPTED_DIR, CellOutcome, RunDirectory
 from lab.runner.cell import Cell, failed_outcome
 from lab.runner.evidence import Compare, compare_dcs
+from lab.runner.jobs import run_jobs
 from lab.runner.progress import RunProgress
 
 Progress = Callable[[str], None]
@@ -138,16 +140,25 @@ def not_applicable(flavor: str, topology: str) -> str | None:
 
 def run_experiment(experiment_file: str | Path, *, only: dict[str, set[str]] | None = None, seed: int | None = None,
                    results_root: str | Path = "results", progress: Progress = print, compare: Compare = compare_dcs,
-                   catch_up_timeout: float = 60.0, shard: tuple[int, int] | None = None) -> RunResult:
-    """Run the selected cells (shard K of N of them, if given). Raises LabError for bad input before anything
-    starts."""
+                   catch_up_timeout: float = 60.0, shard: tuple[int, int] | None = None, jobs: int = 1) -> RunResult:
+    """Run the selected cells (shard K of N of them, if given), in `jobs` independent labs at once if more
+    than one (lab.runner.jobs). Raises LabError for bad input before anything starts."""
     chosen = plan(experiment_file, only, shard)
     experiment, path, cells = chosen.experiment, chosen.path, chosen.cells
     run_seed = experiment.seed if seed is None else seed
+    jobs = min(jobs, len(cells))
+    if jobs > 1 and (shard is not None or compare is not compare_dcs or catch_up_timeout != 60.0):
+        raise LabError("--jobs: a run split into jobs is sharded by the lab itself, with the default checker "
+                       "and timeout; drop --shard (or run with --jobs 1)")
     for reason in dict.fromkeys(chosen.not_applicable.values()):
         progress(f"left out: {reason}")
     if cells:
         preflight(cells, progress)
+    if jobs > 1:
+        progress(f"running {len(cells)} cell(s) of {experiment.name} in {jobs} jobs, each on labs of its own")
+        directory, completed = run_jobs(path, experiment.name, chosen.only, run_seed, jobs, Path(results_root),
+                                        progress)
+        return RunResult(directory, completed)
     directory = RunDirectory.create(Path(results_root), experiment.name, path, run_seed, cells, sys.argv,
                                     experiment.parameter_keys(), experiment.kind, shard=chosen.shard_meta())
     where = f" (shard {shard[0]}/{shard[1]} of {len(chosen.selected)})" if shard else ""
@@ -231,6 +242,7 @@ class Matrix:
                     outcome = self.cell(cell, parameters)
                     if cell in self.rerun:
                         outcome.summary["rerun_after_interrupt"] = True
+                    self.history.flush()   # a recorded cell has every record of its history on disk
                     self.directory.record(cell, outcome)
                     self.progress(shown.line(cell, outcome.summary))
                 completed = True
@@ -244,14 +256,20 @@ class Matrix:
     def cell(self, cell: str, parameters: dict[str, str]) -> CellOutcome:
         """One cell on a lab of its flavor and topology; a cell that fails is recorded, and the run goes on."""
         try:
+            started = time.monotonic()
+            reused = self.lab is not None and self.lab_key == (parameters["flavor"], parameters["topology"])
             lab = self.lab_for(parameters)
+            prepared = round(time.monotonic() - started, 2)
             self.history.start_cell(cell, parameters)
             if lab.format_outcome is not None and not lab.format_outcome.runs:
                 self.history.event("binlog_format_refused", outcome=lab.format_outcome.summary())
-                return CellOutcome.refused(parameters, cell, lab.design.label, lab.format_outcome.summary(),
-                                           lab.format_outcome.applied_as)
-            return Cell.of(lab, self.experiment, parameters, self.history, self.seed, self.compare,
-                           self.catch_up_timeout, str(self.source)).run()
+                outcome = CellOutcome.refused(parameters, cell, lab.design.label, lab.format_outcome.summary(),
+                                              lab.format_outcome.applied_as)
+            else:
+                outcome = Cell.of(lab, self.experiment, parameters, self.history, self.seed, self.compare,
+                                  self.catch_up_timeout, str(self.source)).run()
+            outcome.summary.update(lab_start_s=0.0 if reused else prepared, reset_s=prepared if reused else 0.0)
+            return outcome
         except Exception as error:
             outcome = failed_outcome(parameters, cell, error)
             self.history.event("cell_failed", error=outcome.summary["error"], traceback=traceback.format_exc(limit=8))

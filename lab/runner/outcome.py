@@ -11,6 +11,7 @@ The same computation for every cell, whatever its kind and workload:
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from lab.checker.healing import compare_checks
 from lab.checker.healing import summary as healing_summary
+from lab.history import phase_seconds
 from lab.results import schema
 from lab.results.schema import FixVerdict, RowVerdict
 from lab.results.writer import CellOutcome
@@ -120,6 +122,8 @@ def summarize(cell: Cell, seconds: float) -> CellOutcome:
         **cell.workload.counts(story),
         "lost_updates_by_op": dict(Counter(item.write.get("op") for item in lost)),
         "seconds": round(seconds, 2),
+        "checks_s": round(cell.check_seconds, 2),
+        "phase_seconds": phase_seconds(cell.history.records, time.time()),
     }
     tables = {schema.VIOLATIONS_FILE: violations_frame(violations), schema.LOST_UPDATES_FILE: lost_frame(lost)}
     return CellOutcome(summary, divergence_table(cell, rows, lost), cell.snapshots, cell.timeseries, tables)

@@ -113,3 +113,27 @@ def test_status_doctor_and_check_print_json(lab_pool: Any, capsys: pytest.Captur
     check = json.loads(out)
     assert code == 1 and check["in_sync"] is False                      # exit 1: diverged
     assert [row["id"] for row in check["differences"]] == [2]
+
+
+def test_jobs_run_in_labs_of_their_own_and_merge_into_the_unsharded_run(runs: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from lab.db import engine, labels
+
+    code, out, err = lab(["run", "wix-incident", "--only", ONLY, "--jobs", "3", "--results", str(runs / "jobs"),
+                          "--no-plots", "--json"], capsys)
+    assert code == 0, err
+    printed = json.loads(out)
+    merged = run_dir(runs / "jobs")
+    assert Path(printed["run_dir"]) == merged and len(printed["cells"]) == 6
+    assert sorted(p.name for p in (runs / "jobs").iterdir()) == [merged.name]   # the jobs' directories went
+    pd.testing.assert_frame_equal(cells(merged), cells(run_dir(runs / "whole")))
+    for k in (1, 2, 3):   # each job's progress, under its own prefix
+        assert any(line.startswith(f"[lab] [job {k}/3] running 2 cell(s)") for line in err.splitlines()), err
+    meta = json.loads((merged / schema.RUN_FILE).read_text())
+    assert meta["jobs"] == 3 and meta["completed"] and "merged_from" not in meta
+    assert len(set(meta["labs"])) == 3 and meta["server_versions"]["mariadb:10.11"]
+    api = engine.client().api
+    assert not [c for name in meta["labs"]
+                for c in api.containers(all=True, filters={"label": [f"{labels.LAB}={name}"]})]
+    histories = [json.loads(line) for line in (merged / schema.HISTORY_FILE).read_text().splitlines()]
+    assert {record["shard"] for record in histories} == {1, 2, 3}

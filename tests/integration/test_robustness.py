@@ -225,3 +225,31 @@ def test_with_no_engine_validate_and_dry_run_still_check_everything(tmp_path: Pa
     line = one_line_error(lab_command("run", "tests/unit/bad_experiments/fault_probability_typo.yaml", "--dry-run",
                                       env=no_engine))
     assert "probabilty" in line
+
+
+# --- --jobs N under SIGTERM ---------------------------------------------------------------------------
+def test_sigterm_to_a_jobs_run_stops_every_job_and_each_resumes_into_the_whole_run(tmp_path: Path) -> None:
+    run = subprocess.Popen([sys.executable, "-m", "lab", "run", "experiments/wix-incident.yaml", "--only",
+                            f"{SELECTION},flavor=mariadb:10.11", "--jobs", "2", "--results", str(tmp_path),
+                            "--no-plots"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:   # each job has recorded a cell of its 3
+        shards = sorted(tmp_path.glob(".jobs-*/*/cells.csv"))
+        if len(shards) == 2 and all(len(p.read_text().splitlines()) >= 2 for p in shards):
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the jobs recorded no cell in time")
+    run.send_signal(signal.SIGTERM)
+    _out, err = run.communicate(timeout=300)
+    assert run.returncode == 130 and "Traceback" not in err, err
+    assert "lab run --resume DIR" in err
+    shards = sorted(p.parent for p in tmp_path.glob(".jobs-*/*/cells.csv"))
+    assert len(shards) == 2 and not [p for p in tmp_path.iterdir() if not p.name.startswith(".jobs-")]
+    for shard in shards:
+        assert not run_labs_left(shard)
+        assert lab_command("run", "--resume", str(shard), "--no-plots", timeout=600).returncode == 0
+    merged = lab_command("report", *map(str, shards), "--merged", str(tmp_path / "merged"))
+    assert merged.returncode == 0, merged.stderr
+    meta = json.loads((tmp_path / "merged" / "run.json").read_text())
+    assert meta["completed"] and meta["cells_done"] == 6
