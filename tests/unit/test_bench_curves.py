@@ -7,23 +7,18 @@ The benchmark is a script, not part of the package, so it is imported by path (a
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from conftest import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def curves() -> ModuleType:
-    path = ROOT / "benchmarks" / "bench_checker_curves.py"
-    spec = importlib.util.spec_from_file_location("bench_checker_curves", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_checker_curves")
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,11 @@ The benchmark is a script, not part of the package, so it is imported by path (a
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
 import pytest
+from conftest import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,13 +46,7 @@ General statistics:
 
 @pytest.fixture(scope="module")
 def ceiling() -> ModuleType:
-    path = ROOT / "benchmarks" / "bench_driver_ceiling.py"
-    spec = importlib.util.spec_from_file_location("bench_driver_ceiling", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module   # its dataclass looks its module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_driver_ceiling")
 
 
 def test_parses_the_summary(ceiling: ModuleType) -> None:
