@@ -40,6 +40,7 @@ from lab.faults import (
     build,
     sweep,
 )
+from lab.faults import threads as replication_threads
 from lab.faults.iptables import TAG_PREFIX
 from lab.faults.netns import of as netns_of
 from lab.history import History
@@ -317,7 +318,8 @@ def test_stopped_thread_holds_events_until_healed(lab_pool, flavor: str, history
         assert not has_row(dc2, 1)
         if thread == "sql":  # the receiver still fetched it
             wait_for("event in the relay log", lambda: status(dc2).read_source_log_pos > current.read_source_log_pos)
-    assert status(dc2).running
+    assert all(replication_threads.running(status(dc2)))   # started; MariaDB's receiver is Preparing a moment
+    wait_for("both threads running", lambda: status(dc2).running)
     assert lab.catch_up(timeout=30).caught_up
     assert has_row(dc2, 1)
 
