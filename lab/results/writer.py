@@ -30,6 +30,15 @@ from lab.results import schema
 INTERRUPTED_DIR = "interrupted"   # what cells cut short by an interruption left, set aside by a resume
 
 
+def unique_path(path: Path) -> Path:
+    """`path`, or `path-2`, `path-3`, ...: the first that does not exist (two runs started in one second)."""
+    candidate, suffix = path, 1
+    while candidate.exists():
+        suffix += 1
+        candidate = path.with_name(f"{path.name}-{suffix}")
+    return candidate
+
+
 def lab_version() -> str:
     try:
         return version("mysql-replication-lab")
@@ -82,11 +91,7 @@ class RunDirectory:
                shard: dict[str, Any] | None = None) -> RunDirectory:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         base = f"{experiment_name}-{stamp}" + (f"-shard{shard['index']}of{shard['count']}" if shard else "")
-        path = root / base
-        suffix = 1
-        while path.exists():
-            suffix += 1
-            path = root / f"{base}-{suffix}"
+        path = unique_path(root / base)
         (path / schema.CELLS_DIR).mkdir(parents=True)
         shutil.copy(experiment_file, path / schema.EXPERIMENT_COPY)
         run = cls(path, {

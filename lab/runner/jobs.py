@@ -25,7 +25,7 @@ from lab.db import cleanup
 from lab.errors import LabError
 from lab.results.markdown import write_report
 from lab.results.merge import merge
-from lab.results.writer import RunDirectory
+from lab.results.writer import RunDirectory, unique_path
 
 STAGING_PREFIX = ".jobs-"          # results/.jobs-<experiment>-<time>/: the jobs' own run directories
 STOP_GRACE_SECONDS = 180.0         # a stopped job removes its labs first (MySQL: a few seconds per server)
@@ -122,7 +122,7 @@ def run_jobs(experiment_file: Path, experiment_name: str, only: dict[str, set[st
                           if not job.outcome.get("run_dir"))
         raise LabError(f"--jobs {jobs}: {codes} without a run directory (see its lines above); what the other "
                        f"jobs recorded is in {staging}")
-    target = _unique(results_root / f"{experiment_name}-{stamp}")
+    target = unique_path(results_root / f"{experiment_name}-{stamp}")
     merged = merge(shards, target)
     directory = RunDirectory.open(merged)
     directory.meta.update(argv=sys.argv, jobs=jobs)
@@ -132,10 +132,3 @@ def run_jobs(experiment_file: Path, experiment_name: str, only: dict[str, set[st
     shutil.rmtree(staging)
     return directory, all(job.outcome.get("completed") for job in started)
 
-
-def _unique(path: Path) -> Path:
-    candidate, suffix = path, 1
-    while candidate.exists():
-        suffix += 1
-        candidate = path.with_name(f"{path.name}-{suffix}")
-    return candidate
