@@ -26,7 +26,7 @@ from typing import Any, Literal, cast
 
 from lab.checker.literals import literal
 from lab.checker.result import CheckResult
-from lab.checker.rows import Divergence, Row, same_row
+from lab.checker.rows import Divergence, same_row
 from lab.checker.schema import TableRef, quote
 from lab.db.sql import Endpoint
 from lab.errors import LabError
@@ -86,7 +86,7 @@ class Fix:
     target: str
     winner: str
     action: Action
-    row: Row | None                 # the winner's row (None for delete)
+    row: Mapping[str, Any] | None                 # the winner's row (None for delete)
     columns: tuple[str, ...] = ()   # what an update changes
 
 
@@ -100,7 +100,7 @@ class RepairPlan:
     policy: Policy
     fixes: list[Fix] = field(default_factory=list)
     winners: dict[tuple, str] = field(default_factory=dict)   # key -> winning DC
-    wanted: dict[tuple, Row | None] = field(default_factory=dict)  # key -> row every DC should have
+    wanted: dict[tuple, Mapping[str, Any] | None] = field(default_factory=dict)  # key -> row every DC should have
     # keys whose winning version/timestamp is held by several DCs with different rows: the policy cannot
     # tell which write is newer (a version collision), so the earlier DC wins by order alone
     ties: list[tuple] = field(default_factory=list)
@@ -121,7 +121,7 @@ class RepairPlan:
     def _where(self, key: tuple) -> str:
         return " AND ".join(f"{quote(c)} = {literal(v)}" for c, v in zip(self.key_columns, key, strict=True))
 
-    def _values(self, row: Row) -> str:
+    def _values(self, row: Mapping[str, Any]) -> str:
         return ", ".join(literal(row[c]) for c in self.columns)
 
     def _column_list(self) -> str:

@@ -7,36 +7,54 @@ rounded through float on its way to a report or a repair statement.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 import pandas as pd
 
-from lab.checker.rows import Divergence
+from lab.checker.rows import Divergence, Row
 
 KINDS = ("values_differ", "missing", "extra")
 
 
+def _transpose(tuples: list[tuple], width: int) -> list[list]:
+    """Columns of equal-length tuples, at C speed."""
+    return [list(map(itemgetter(i), tuples)) for i in range(width)]
+
+
+def _column_values(rows: list[Mapping[str, Any] | None], columns: list[str]) -> list[list]:
+    """Per column, the values of `rows` (None where a row is absent)."""
+    absent = (None,) * len(columns)
+    return _transpose([absent if row is None else row.select(columns) if isinstance(row, Row)
+                       else tuple(row[c] for c in columns) for row in rows], len(columns))
+
+
+def _frame(data: dict[str, Sequence[Any]], names: list[str]) -> pd.DataFrame:
+    """Object columns (values keep their Python types), except those already given as Series."""
+    return pd.DataFrame({name: data[name] if isinstance(data[name], pd.Series) else pd.Series(data[name], dtype=object)
+                         for name in names}, columns=names)
+
+
 def rows_frame(divergences: list[Divergence], key_columns: list[str], columns: list[str],
                dcs: list[str]) -> pd.DataFrame:
-    """One row per diverged key: keys, kind, dcs, then per DC `dc.present` and `dc.<column>`."""
+    """One row per diverged key: keys, kind, dcs, then per DC `dc.present` and `dc.<column>`.
+
+    Built column by column: a record per key would briefly hold a dict per key, more memory than the
+    result itself for a check with 100,000 diverged keys."""
+    data: dict[str, Sequence[Any]] = dict(zip(key_columns, _transpose([d.key for d in divergences], len(key_columns)),
+                                              strict=True))
+    joined: dict[tuple[str, ...], str] = {}
+    data["kind"] = [d.kind for d in divergences]
+    data["dcs"] = [joined.setdefault(d.dcs, ",".join(d.dcs)) for d in divergences]
     names = [*key_columns, "kind", "dcs"]
     for dc in dcs:
+        rows = [d.rows.get(dc) for d in divergences]
+        data[f"{dc}.present"] = pd.Series([row is not None for row in rows], dtype=bool)
+        data.update(zip((f"{dc}.{c}" for c in columns), _column_values(rows, columns), strict=True))
         names += [f"{dc}.present", *(f"{dc}.{c}" for c in columns)]
-    records = []
-    for d in divergences:
-        record: dict[str, Any] = dict(zip(key_columns, d.key, strict=True))
-        record.update(kind=d.kind, dcs=",".join(d.dcs))
-        for dc in dcs:
-            row = d.rows.get(dc)
-            record[f"{dc}.present"] = row is not None
-            for c in columns:
-                record[f"{dc}.{c}"] = None if row is None else row[c]
-        records.append(record)
-    frame = pd.DataFrame(records, columns=names, dtype=object)
-    for dc in dcs:
-        frame[f"{dc}.present"] = frame[f"{dc}.present"].astype(bool)
-    return frame
+    return _frame(data, names)
 
 
 def differences_frame(divergences: list[Divergence], key_columns: list[str], dcs: list[str]) -> pd.DataFrame:
@@ -46,17 +64,21 @@ def differences_frame(divergences: list[Divergence], key_columns: list[str], dcs
     with None on the DCs where the row is absent. A key whose bytes differ in a way no column
     value shows (see rows.divergences) gets one row with column '*'.
     """
-    names = [*key_columns, "column", "kind", *dcs]
-    records = []
+    keys: list[tuple] = []
+    column: list[str] = []
+    kind: list[str] = []
+    values: dict[str, list[Any]] = {dc: [] for dc in dcs}
     for d in divergences:
-        for column in d.columns or ("*",):
-            record: dict[str, Any] = dict(zip(key_columns, d.key, strict=True))
-            record.update(column=column, kind=d.kind)
-            for dc in dcs:
-                row = d.rows.get(dc)
-                record[dc] = None if row is None or column == "*" else row[column]
-            records.append(record)
-    return pd.DataFrame(records, columns=names, dtype=object)
+        named = d.columns or ("*",)
+        keys += [d.key] * len(named)
+        column += named
+        kind += [d.kind] * len(named)
+        for dc in dcs:
+            row = d.rows.get(dc)
+            values[dc] += [None] * len(named) if row is None or not d.columns else [row[c] for c in named]
+    data: dict[str, Sequence[Any]] = dict(zip(key_columns, _transpose(keys, len(key_columns)), strict=True))
+    data.update(column=column, kind=kind, **values)
+    return _frame(data, [*key_columns, "column", "kind", *dcs])
 
 
 @dataclass

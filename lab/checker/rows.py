@@ -4,11 +4,15 @@ Rows are fetched by key string (from the digests) on every DC, on the same snaps
 and matched by that string, which encodes the key's bytes: two keys equal under a
 case-insensitive collation but not byte-for-byte are two different keys here.
 Values are compared strictly (type and exact rendering), never with collation rules.
+
+A check may hold hundreds of thousands of diverged keys, each with a row per DC, so rows are
+kept as value tuples behind a shared column index (`Row`), and a value equal on two DCs is
+kept once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -18,38 +22,89 @@ from lab.checker.schema import TableRef, TableSchema
 from lab.checker.session import DCPool
 
 DiffKind = Literal["values_differ", "missing", "extra"]
-Row = dict[str, Any]
+Values = tuple  # one row's values, in the table's column order
+
+_RENDERED: dict[type, Any] = {float: repr, Decimal: str}   # equal values that render differently differ
+_BYTES = (bytes, bytearray)
 
 
-@dataclass(frozen=True)
+class Row(Mapping[str, Any]):
+    """One row as a read-only mapping from column name to value (a tuple and a shared index)."""
+
+    __slots__ = ("_index", "values")
+
+    def __init__(self, index: Mapping[str, int], values: Values) -> None:
+        self._index = index
+        self.values = values
+
+    def __getitem__(self, column: str) -> Any:
+        return self.values[self._index[column]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+    def select(self, columns: Sequence[str]) -> Values:
+        """The values of `columns`, in that order (the stored tuple itself when it is all of them)."""
+        if tuple(columns) == tuple(self._index):
+            return self.values
+        return tuple(self[c] for c in columns)
+
+
+def row_index(columns: Sequence[str]) -> dict[str, int]:
+    return {name: i for i, name in enumerate(columns)}
+
+
+@dataclass(frozen=True, slots=True)
 class Divergence:
     """One diverged primary key: its rows on every DC (None where absent) and how it differs."""
 
     key_text: str
     key: tuple
     kind: DiffKind
-    dcs: tuple[str, ...]            # DCs concerned (see `classify`)
-    rows: Mapping[str, Row | None]  # dc -> row
+    dcs: tuple[str, ...]                        # DCs concerned (see `classify`)
+    rows: Mapping[str, Mapping[str, Any] | None]   # dc -> row (column -> value)
     columns: tuple[str, ...]        # value columns that differ somewhere (all of them for missing/extra)
 
 
-def comparable(value: Any) -> Any:
-    """A form in which equal means byte-for-byte equal as the server rendered it."""
-    if isinstance(value, Decimal):
-        return ("decimal", str(value))
-    if isinstance(value, float):
-        return ("float", repr(value))
-    if isinstance(value, (bytes, bytearray)):
-        return ("bytes", bytes(value))
-    return (type(value).__name__, value)
+def same_value(a: Any, b: Any) -> bool:
+    """Equal byte for byte as the server rendered them: the same type (bytes and bytearray alike)
+    and the same rendering, so None != '', 1 != True, Decimal('1.10') != Decimal('1.1')."""
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return isinstance(a, _BYTES) and isinstance(b, _BYTES) and a == b
+    render = _RENDERED.get(kind)
+    return render(a) == render(b) if render else a == b
 
 
-def same_row(a: Row, b: Row, columns: Iterable[str]) -> bool:
-    return all(comparable(a[c]) == comparable(b[c]) for c in columns)
+def same_row(a: Mapping[str, Any], b: Mapping[str, Any], columns: Iterable[str]) -> bool:
+    return all(same_value(a[c], b[c]) for c in columns)
 
 
-def classify(rows: Mapping[str, Row | None], columns: Sequence[str]) -> tuple[DiffKind, tuple[str, ...]] | None:
-    """Classify one key relative to the first (reference) DC; None if all DCs agree.
+def differing_positions(a: Values, b: Values) -> list[int]:
+    return [i for i, same in enumerate(map(same_value, a, b)) if not same]
+
+
+def against_reference(rows: Mapping[str, Values | None]) -> dict[str, list[int]]:
+    """For each other DC holding the key (when the reference does too), the positions that differ from the
+    reference's row: computed once per key, then read by `classify`, `differing_columns` and `shared`."""
+    (_reference, ref_row), *others = rows.items()
+    if ref_row is None:
+        return {}
+    return {dc: differing_positions(ref_row, row) for dc, row in others if row is not None}
+
+
+def classify(rows: Mapping[str, Values | None],
+             differ: Mapping[str, list[int]]) -> tuple[DiffKind, tuple[str, ...]] | None:
+    """Classify one key (value tuples per DC, `differ` from `against_reference`) relative to the first
+    (reference) DC; None if all DCs agree.
 
     - reference has it, some DC lacks it        -> missing, dcs = where absent
       (missing wins over value differences on a third DC; those still show in `differences`)
@@ -63,58 +118,99 @@ def classify(rows: Mapping[str, Row | None], columns: Sequence[str]) -> tuple[Di
     absent = tuple(dc for dc, row in others if row is None)
     if absent:
         return "missing", absent
-    differing = tuple(dc for dc, row in others if row is not None and not same_row(ref_row, row, columns))
+    differing = tuple(dc for dc, _ in others if differ[dc])
     return ("values_differ", differing) if differing else None
 
 
-def differing_columns(rows: Mapping[str, Row | None], columns: Sequence[str]) -> tuple[str, ...]:
-    present = [row for row in rows.values() if row is not None]
-    if len(present) < len(rows):
-        return tuple(columns)
-    first = present[0]
-    return tuple(c for c in columns if any(comparable(r[c]) != comparable(first[c]) for r in present[1:]))
+def differing_columns(rows: Mapping[str, Values | None], columns: Sequence[str], value_positions: Sequence[int],
+                      differ: Mapping[str, list[int]]) -> tuple[str, ...]:
+    """The value columns (at `value_positions` of `columns`) that differ between any two present DCs.
+
+    With every DC present, a value differing between two DCs differs from the reference on one of them,
+    so the positions against the reference are enough."""
+    if any(row is None for row in rows.values()):
+        return tuple(columns[i] for i in value_positions)
+    differing = set().union(*differ.values())
+    return tuple(columns[i] for i in value_positions if i in differing)
+
+
+def shared(reference: Values, other: Values, positions: Sequence[int]) -> Values:
+    """`other`, with the reference's object at every position not in `positions` (those are equal)."""
+    if not positions:
+        return reference
+    merged = list(reference)
+    for i in positions:
+        merged[i] = other[i]
+    return tuple(merged)
 
 
 def fetch(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], keys: Sequence[str],
-          batch: int) -> dict[str, dict[str, Row]]:
-    """dc -> key string -> row, for the given key strings (absent keys are simply not there)."""
-    found: dict[str, dict[str, Row]] = {dc: {} for dc in pool.sessions}
+          batch: int) -> Iterator[tuple[Sequence[str], dict[str, dict[str, Values]]]]:
+    """Per batch of key strings: dc -> key string -> values in column order (absent keys are not there).
+
+    A generator, so that each batch is classified before the next is read: only one batch of
+    unshared rows exists at a time."""
     for start in range(0, len(keys), batch):
         part = keys[start:start + batch]
-        results = pool.run_each(lambda s, part=part: sqlgen.fetch_rows_sql(schema, refs[s.dc], part))
-        for dc, rows in results.items():
-            for row in rows:
-                key = row.pop(sqlgen.KEY_ALIAS)
-                found[dc][key.decode("ascii") if isinstance(key, bytes) else str(key)] = row
-    return found
+        statements: dict[TableRef, str] = {}   # built once per table name, not once per DC
+        for ref in refs.values():
+            statements.setdefault(ref, sqlgen.fetch_rows_sql(schema, ref, part))
+        found: dict[str, dict[str, Values]] = {}
+        for dc, rows in pool.map(lambda s, sql=statements: s.run_tuples(sql[refs[s.dc]])).items():
+            found[dc] = {key.decode("ascii") if isinstance(key, bytes) else str(key): tuple(values)
+                         for key, *values in rows}
+        yield part, found
+
+
+def collect(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], keys: Sequence[str], batch: int, *,
+            snapshot: bool) -> list[Divergence]:
+    """The divergences of the candidate `keys` (from the walk), in primary-key order."""
+    found: list[Divergence] = []
+    for part, fetched in fetch(pool, schema, refs, keys, batch):
+        found += divergences(schema, list(pool.sessions), part, fetched, snapshot=snapshot)
+    return in_key_order(found)
+
+
+def in_key_order(found: list[Divergence]) -> list[Divergence]:
+    try:
+        return sorted(found, key=lambda d: d.key)
+    except TypeError:  # keys Python cannot order (should not happen for one table)
+        return sorted(found, key=lambda d: d.key_text)
 
 
 def divergences(schema: TableSchema, dcs: Sequence[str], keys: Iterable[str],
-                fetched: Mapping[str, Mapping[str, Row]], *, snapshot: bool = True) -> list[Divergence]:
-    """Classify every key whose row hash differed.
+                fetched: Mapping[str, Mapping[str, Values]], *, snapshot: bool = True) -> list[Divergence]:
+    """Classify every key whose row hash differed (in the order of `keys`).
 
     Rows are read from the same snapshot as the hashes, so identical-looking rows with different
     hashes differ in bytes Python cannot see (e.g. a column's character set differs between DCs):
     they are kept as values_differ with no differing column named. Without a snapshot such a key
     may simply have converged between the two reads, so it is dropped.
     """
-    value_columns = [c.name for c in schema.value_columns]
+    columns = schema.column_names
+    index = row_index(columns)
+    key_positions = [index[name] for name in schema.key_names]
+    value_positions = [index[c.name] for c in schema.value_columns]
+    all_values = tuple(columns[i] for i in value_positions)
+    reference, *others = dcs
     result = []
     for key_text in keys:
-        rows = {dc: fetched[dc].get(key_text) for dc in dcs}
-        if all(row is None for row in rows.values()):
+        values = {dc: fetched[dc].get(key_text) for dc in dcs}
+        if all(row is None for row in values.values()):
             continue  # cannot happen within one snapshot; without one, the row was deleted meanwhile
-        verdict = classify(rows, schema.column_names)
+        differ = against_reference(values)
+        verdict = classify(values, differ)
         if verdict is None:
             if not snapshot:
                 continue
-            verdict = ("values_differ", tuple(dcs[1:]))
+            verdict = ("values_differ", tuple(others))
         kind, concerned = verdict
-        present = next(row for row in rows.values() if row is not None)
-        key = tuple(present[n] for n in schema.key_names)
-        columns = differing_columns(rows, value_columns) if kind == "values_differ" else tuple(value_columns)
-        result.append(Divergence(key_text, key, kind, concerned, rows, columns))
-    try:
-        return sorted(result, key=lambda d: d.key)
-    except TypeError:  # keys Python cannot order (should not happen for one table)
-        return sorted(result, key=lambda d: d.key_text)
+        present = next(row for row in values.values() if row is not None)
+        key = tuple(present[i] for i in key_positions)
+        differing = (differing_columns(values, columns, value_positions, differ) if kind == "values_differ"
+                     else all_values)
+        first = values[reference]
+        rows = {dc: None if row is None else Row(index, shared(first, row, differ[dc]) if dc in differ else row)
+                for dc, row in values.items()}
+        result.append(Divergence(key_text, key, kind, concerned, rows, differing))
+    return result

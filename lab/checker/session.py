@@ -56,9 +56,17 @@ class DCSession:
         return session
 
     def run(self, sql: str) -> list[dict]:
+        return self._run(sql, pymysql.cursors.DictCursor)
+
+    def run_tuples(self, sql: str) -> list[tuple]:
+        """`run` with each row as a tuple in select order: for the whole rows of diverged keys,
+        of which a big check holds hundreds of thousands (a dict per row costs time and memory)."""
+        return self._run(sql, pymysql.cursors.Cursor)
+
+    def _run(self, sql: str, cursor_class: type[pymysql.cursors.Cursor]) -> list:
         started = time.monotonic()
         try:
-            with self.connection.cursor() as cursor:
+            with self.connection.cursor(cursor_class) as cursor:
                 cursor.execute(sql)
                 return list(cursor.fetchall())
         except pymysql.err.MySQLError as exc:

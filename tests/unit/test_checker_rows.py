@@ -2,49 +2,87 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
-from lab.checker.rows import classify, comparable, differing_columns, divergences, same_row
+import pandas as pd
+
+from lab.checker.result import differences_frame, rows_frame
+from lab.checker.rows import (
+    Divergence,
+    Row,
+    against_reference,
+    classify,
+    differing_columns,
+    divergences,
+    in_key_order,
+    row_index,
+    same_row,
+    same_value,
+    shared,
+)
 from lab.checker.schema import Column, TableRef, TableSchema
 
 COLUMNS = ["id", "v"]
 
 
-def row(v: object, key: int = 1) -> dict:
-    return {"id": key, "v": v}
-
-
 def test_strict_equality() -> None:
-    assert comparable(None) != comparable("")
-    assert comparable("a") != comparable("A")
-    assert comparable("a") != comparable("a ")
-    assert comparable(Decimal("1.10")) != comparable(Decimal("1.1"))
-    assert comparable(b"a") == comparable(bytearray(b"a"))
-    assert comparable(1) != comparable(True)
-    assert same_row(row("x"), row("x"), COLUMNS) and not same_row(row(None), row(""), COLUMNS)
+    assert not same_value(None, "") and not same_value("a", "A") and not same_value("a", "a ")
+    assert not same_value(Decimal("1.10"), Decimal("1.1")) and same_value(Decimal("1.10"), Decimal("1.10"))
+    assert same_value(b"a", bytearray(b"a")) and not same_value(b"a", "a")
+    assert not same_value(1, True) and not same_value(1, 1.0) and not same_value(0.0, -0.0)
+    assert same_value(float("nan"), float("nan"))   # the same rendering, although nan != nan
+    assert same_value(datetime.datetime(2024, 1, 1, 0, 0, 0, 5), datetime.datetime(2024, 1, 1, 0, 0, 0, 5))
+    assert not same_value(datetime.date(2024, 1, 1), datetime.datetime(2024, 1, 1))
+    assert same_row({"id": 1, "v": "x"}, {"id": 1, "v": "x"}, COLUMNS)
+    assert not same_row({"id": 1, "v": None}, {"id": 1, "v": ""}, COLUMNS)
+
+
+def test_row_is_a_read_only_mapping() -> None:
+    index = row_index(["id", "v", "w"])
+    row = Row(index, (1, "a", None))
+    assert row["v"] == "a" and row.get("w", "?") is None and row.get("nope") is None
+    assert dict(row) == {"id": 1, "v": "a", "w": None} and row == {"id": 1, "v": "a", "w": None}
+    assert row.select(["id", "v", "w"]) is row.values and row.select(["w", "id"]) == (None, 1)
+    assert same_row(row, {"id": 1, "v": "a", "w": None}, ["id", "v", "w"])
+
+
+def verdict(rows: dict) -> object:
+    return classify(rows, against_reference(rows))
 
 
 def test_classify_two_dcs() -> None:
-    assert classify({"dc1": row("a"), "dc2": row("a")}, COLUMNS) is None
-    assert classify({"dc1": row("a"), "dc2": row("b")}, COLUMNS) == ("values_differ", ("dc2",))
-    assert classify({"dc1": row("a"), "dc2": None}, COLUMNS) == ("missing", ("dc2",))
-    assert classify({"dc1": None, "dc2": row("a")}, COLUMNS) == ("extra", ("dc2",))
-    assert classify({"dc1": None, "dc2": None}, COLUMNS) is None
+    assert verdict({"dc1": (1, "a"), "dc2": (1, "a")}) is None
+    assert verdict({"dc1": (1, "a"), "dc2": (1, "b")}) == ("values_differ", ("dc2",))
+    assert verdict({"dc1": (1, "a"), "dc2": None}) == ("missing", ("dc2",))
+    assert verdict({"dc1": None, "dc2": (1, "a")}) == ("extra", ("dc2",))
+    assert verdict({"dc1": None, "dc2": None}) is None
 
 
 def test_classify_three_dcs() -> None:
     # missing wins over a value difference on a third DC
-    assert classify({"dc1": row("a"), "dc2": None, "dc3": row("b")}, COLUMNS) == ("missing", ("dc2",))
-    assert classify({"dc1": row("a"), "dc2": row("a"), "dc3": row("b")}, COLUMNS) == ("values_differ", ("dc3",))
-    assert classify({"dc1": None, "dc2": row("a"), "dc3": row("a")}, COLUMNS) == ("extra", ("dc2", "dc3"))
-    assert classify({"dc1": None, "dc2": None, "dc3": row("a")}, COLUMNS) == ("extra", ("dc3",))
+    assert verdict({"dc1": (1, "a"), "dc2": None, "dc3": (1, "b")}) == ("missing", ("dc2",))
+    assert verdict({"dc1": (1, "a"), "dc2": (1, "a"), "dc3": (1, "b")}) == ("values_differ", ("dc3",))
+    assert verdict({"dc1": None, "dc2": (1, "a"), "dc3": (1, "a")}) == ("extra", ("dc2", "dc3"))
+    assert verdict({"dc1": None, "dc2": None, "dc3": (1, "a")}) == ("extra", ("dc3",))
+
+
+def columns_of(rows: dict) -> tuple[str, ...]:
+    return differing_columns(rows, ["id", "x", "y", "z"], [1, 2, 3], against_reference(rows))
 
 
 def test_differing_columns() -> None:
-    a = {"id": 1, "x": 1, "y": "a"}
-    b = {"id": 1, "x": 1, "y": "A"}
-    assert differing_columns({"dc1": a, "dc2": b}, ["x", "y"]) == ("y",)
-    assert differing_columns({"dc1": a, "dc2": None}, ["x", "y"]) == ("x", "y")
+    assert columns_of({"dc1": (1, 1, "a", 0), "dc2": (1, 1, "A", 0)}) == ("y",)
+    assert columns_of({"dc1": (1, 1, "a", 0), "dc2": None}) == ("x", "y", "z")
+    # a third DC differing elsewhere: every column that differs between any two present DCs
+    assert columns_of({"dc1": (1, 1, "a", 0), "dc2": (1, 1, "A", 0), "dc3": (1, 2, "a", 0)}) == ("x", "y")
+
+
+def test_shared_keeps_one_object_per_equal_value() -> None:
+    mine, theirs = (1, "x" * 50, Decimal("1.10")), (1, "".join(["x"] * 50), Decimal("1.1"))
+    merged = shared(mine, theirs, against_reference({"dc1": mine, "dc2": theirs})["dc2"])
+    assert merged == theirs and merged[1] is mine[1] and merged[2] is theirs[2]
+    assert str(merged[2]) == "1.1" and shared(mine, mine[:], []) is mine
 
 
 SCHEMA = TableSchema(TableRef("lab", "t"), (Column("id", "int", False), Column("v", "varchar", True)),
@@ -52,18 +90,63 @@ SCHEMA = TableSchema(TableRef("lab", "t"), (Column("id", "int", False), Column("
 
 
 def test_divergences_sorted_by_key_with_kinds() -> None:
-    fetched = {"dc1": {"1": row("a", 1), "2": row("b", 2), "10": row("x", 10)},
-               "dc2": {"1": row("A", 1), "3": row("c", 3), "10": row("x", 10)}}
-    found = divergences(SCHEMA, ["dc1", "dc2"], ["3", "1", "2"], fetched)
+    fetched = {"dc1": {"1": (1, "a"), "2": (2, "b"), "10": (10, "x")},
+               "dc2": {"1": (1, "A"), "3": (3, "c"), "10": (10, "y")}}
+    found = in_key_order(divergences(SCHEMA, ["dc1", "dc2"], ["3", "1", "2", "10"], fetched))
     assert [(d.key, d.kind, d.dcs, d.columns) for d in found] == [
         ((1,), "values_differ", ("dc2",), ("v",)),
         ((2,), "missing", ("dc2",), ("v",)),
         ((3,), "extra", ("dc2",), ("v",)),
+        ((10,), "values_differ", ("dc2",), ("v",)),   # key order, not the key strings' order
     ]
+    assert found[0].rows["dc2"] == {"id": 1, "v": "A"} and found[1].rows["dc2"] is None
 
 
 def test_hash_difference_without_visible_difference() -> None:
-    fetched = {"dc1": {"1": row("a")}, "dc2": {"1": row("a")}}
+    fetched = {"dc1": {"1": (1, "a")}, "dc2": {"1": (1, "a")}}
     kept = divergences(SCHEMA, ["dc1", "dc2"], ["1"], fetched, snapshot=True)
     assert [(d.kind, d.columns) for d in kept] == [("values_differ", ())]
     assert divergences(SCHEMA, ["dc1", "dc2"], ["1"], fetched, snapshot=False) == []
+
+
+def test_frames_from_rows_and_from_plain_mappings_agree() -> None:
+    """Frames are built column by column; `Row`s and dict rows (as callers may build) give the same frame."""
+    fetched = {"dc1": {"1": (1, "a"), "2": (2, None)}, "dc2": {"1": (1, "A"), "3": (3, "")}}
+    found = divergences(SCHEMA, ["dc1", "dc2"], ["1", "2", "3"], fetched)
+    as_dicts = [Divergence(d.key_text, d.key, d.kind, d.dcs,
+                           {dc: None if row is None else dict(row) for dc, row in d.rows.items()}, d.columns)
+                for d in found]
+    for build in (lambda ds: rows_frame(ds, ["id"], COLUMNS, ["dc1", "dc2"]),
+                  lambda ds: differences_frame(ds, ["id"], ["dc1", "dc2"])):
+        pd.testing.assert_frame_equal(build(found), build(as_dicts))
+    rows = rows_frame(found, ["id"], COLUMNS, ["dc1", "dc2"])
+    assert rows["dc2.present"].tolist() == [True, False, True] and rows["dc2.present"].dtype == bool
+    assert rows["dc1.v"].tolist() == ["a", None, None] and rows["dcs"].tolist() == ["dc2", "dc2", "dc2"]
+    differences = differences_frame(found, ["id"], ["dc1", "dc2"])
+    assert differences.to_dict("records") == [
+        {"id": 1, "column": "v", "kind": "values_differ", "dc1": "a", "dc2": "A"},
+        {"id": 2, "column": "v", "kind": "missing", "dc1": None, "dc2": None},
+        {"id": 3, "column": "v", "kind": "extra", "dc1": None, "dc2": ""},
+    ]
+    empty = rows_frame([], ["id"], COLUMNS, ["dc1", "dc2"])
+    assert len(empty) == 0 and list(empty.columns)[:3] == ["id", "kind", "dcs"]
+
+
+def test_garbage_collection_pause_nests_and_restores() -> None:
+    import gc
+
+    from lab.checker.compare import _gc_paused
+
+    assert gc.isenabled()
+    with _gc_paused():
+        with _gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()   # the outer check still runs
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _gc_paused():
+            pass
+        assert not gc.isenabled()   # was off before: stays off
+    finally:
+        gc.enable()
