@@ -6,7 +6,7 @@ A script, not a test. One lab per run (chk-curve-<flavor>, removed at the end un
 each table size the rows are generated on both DCs with the binary log off (checker_common.load);
 for each point (size, differing keys, spread) the differences are seeded on dc2 and undone after
 the point (checker_common.seed / restore), so one load serves every point of that size. Timed per point:
-  checker   lab.checker.compare_table, in a child process (its own peak RSS, ru_maxrss);
+  checker   lab.checker.compare_table, in a child process (its own peak RSS, VmHWM);
   floor     one strong-hash full scan of both DCs in parallel (the checker's own row hash);
   pt        pt-table-checksum, then pt-table-sync --print on the flagged ranges (where it runs);
   reladiff  reladiff's hashdiff over every column (child process; MD5 is loaded on MySQL for it).
@@ -54,6 +54,16 @@ VALUE_COLUMNS = ("k", "c", "pad", "amount", "updated_at", "note")   # checker_co
 
 # --- children: the checker and reladiff in processes of their own ----------------------------------
 def _peak_mb() -> float:
+    """This process's own peak RSS. Linux's ru_maxrss keeps the high-water mark of the forked copy of the
+    parent across exec, so a child started by a parent holding 200 MB reports at least 200 MB; VmHWM
+    belongs to the child's own address space."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

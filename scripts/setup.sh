@@ -78,6 +78,10 @@ if ! .venv/bin/python -c "import lab, pytest" >/dev/null 2>&1 || [ pyproject.tom
   .venv/bin/pip install -q -e '.[dev]'
   touch .venv/.installed
 fi
+if [ "${LAB_BENCH_TOOLS:-0}" = 1 ] && ! .venv/bin/python -c "import reladiff, testcontainers" >/dev/null 2>&1; then
+  say "installing the benchmarks' Python peers (reladiff, testcontainers) into .venv"
+  .venv/bin/pip install -q -e '.[dev,bench]'
+fi
 
 # shellcheck disable=SC2086
 .venv/bin/lab images ensure $FLAVORS
