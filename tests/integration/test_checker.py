@@ -87,6 +87,8 @@ def test_single_row_value_change(lab: Lab) -> None:
     assert check(lab, "t", PATHS["digest"]).stats["hash_queries"] == 0
     assert set(result.read_at) == {"dc1", "dc2"} and all(result.read_at.values())
     assert all(result.stats["read_at_exact"].values())
+    phases = result.stats["phase_seconds"]
+    assert list(phases) == ["open", "walk", "rows", "frames"] and sum(phases.values()) <= result.stats["seconds"] + 0.01
 
 
 def test_snapshot_hides_writes_committed_after_it_started(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
