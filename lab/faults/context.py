@@ -54,6 +54,13 @@ class FaultContext:
         except TargetError as exc:
             raise self._resolved(exc) from None
 
+    def others(self, server: Server, field_name: str = "server") -> list[Server]:
+        """Every server of the lab but `server` (lab.faults.targets.Names.others refuses a lab of one)."""
+        try:
+            return [self.lab.servers[n] for n in self.names.others(server.name, field_name)]
+        except TargetError as exc:
+            raise self._resolved(exc) from None
+
     def dc(self, name: str, field_name: str = "dc") -> str:
         try:
             return self.names.dc(name, field_name)

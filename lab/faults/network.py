@@ -134,10 +134,7 @@ class Isolate(Partition):
 
     def __init__(self, ctx: FaultContext, server: str) -> None:
         alone = ctx.server(server)
-        others = [s for s in ctx.lab.servers.values() if s is not alone]
-        if not others:
-            raise ctx.error("server", f"{alone.name} is the lab's only server; there is nobody to cut it off from")
-        super().__init__(ctx, (alone.name, "others"), "both", "all", sides=([alone], others))
+        super().__init__(ctx, (alone.name, "others"), "both", "all", sides=([alone], ctx.others(alone)))
         self.alone = alone
 
     def params(self) -> dict[str, Any]:

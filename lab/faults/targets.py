@@ -75,6 +75,14 @@ class Names:
             raise TargetError(field, f"the topology has no link {source}->{replica}", f"links: {have}")
         return source, replica
 
+    def others(self, server: str, field: str) -> list[str]:
+        """Every server but `server`: what an isolated server is cut off from (there must be one)."""
+        rest = [name for name in self.servers if name != server]
+        if not rest:
+            raise TargetError(field, f"{server} is the topology's only server; there is nobody to cut it off from",
+                              "isolate a server of a topology with two servers or more")
+        return rest
+
     def resolve(self, role: Role, name: str, field: str) -> list[str]:
         """The servers (or the DC) a name stands for in this role."""
         if role == "group":
@@ -88,6 +96,9 @@ class Names:
     def check(self, params: FaultParams) -> None:
         """Resolve every name of a fault; a network fault's two sides must not share a server."""
         sides = [set(self.resolve(role, name, field)) for field, role, name in params.targets()]
+        if params.kind == "isolate":
+            (field, _role, _name), = params.targets()
+            self.others(next(iter(sides[0])), field)
         if params.kind in ("partition", "loss", "bandwidth", "latency") and len(sides) == 2 and sides[0] & sides[1]:
             raise TargetError("between", f"both sides contain {', '.join(sorted(sides[0] & sides[1]))}")
 

@@ -10,11 +10,13 @@ import pytest
 
 from lab.db import topology
 from lab.errors import LabError
+from lab.experiments.common import TimelineEntry, check_timeline
 from lab.faults.spec import parse
 from lab.faults.targets import Names, TargetError, overlapping
 from lab.history import History, keep_cells
 from lab.results import schema
 from lab.results.writer import CellOutcome, RunDirectory
+from lab.yamlfile import FieldProblem
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,6 +36,25 @@ def test_names_resolve_dcs_servers_and_links(names: Names) -> None:
         names.dc("dc1-ro", "dc")
     with pytest.raises(TargetError, match="both sides contain dc1-ro"):
         names.check(parse({"type": "partition", "between": ["dc1", "dc1-ro"]}, "x.yaml"))
+
+
+def test_isolate_needs_a_second_server() -> None:
+    alone = Names({"dc1": "dc1"}, {"dc1": "dc1"}, ())
+    with pytest.raises(TargetError, match="dc1 is the topology's only server") as raised:
+        alone.check(parse({"type": "isolate", "dc": "dc1"}, "x.yaml"))
+    assert raised.value.field == "dc" and "two servers or more" in raised.value.fix
+    pair = Names({"dc1": "dc1", "dc2": "dc2"}, {"dc1": "dc1", "dc2": "dc2"}, ())
+    pair.check(parse({"type": "isolate", "server": "dc2"}, "x.yaml"))
+    assert pair.others("dc2", "server") == ["dc1"]
+
+
+def test_an_experiment_isolating_a_lone_server_fails_at_load(tmp_path: Path) -> None:
+    lone = tmp_path / "lone.yaml"
+    lone.write_text("name: lone\nreplication: one-way\nservers:\n  dc1: {}\nlinks: []\n")
+    timeline = [TimelineEntry.model_validate({"at": 1, "fault": {"type": "isolate", "dc": "dc1"}})]
+    with pytest.raises(FieldProblem, match="only server; there is nobody to cut it off from in topology") as raised:
+        check_timeline(timeline, [str(lone)])
+    assert raised.value.field == "timeline.0.fault.dc"
 
 
 def test_faults_that_hold_the_same_thing_may_not_overlap() -> None:
