@@ -86,6 +86,7 @@ def _checked(request: RunRequest) -> tuple[Any, list[Any], Any]:
 def _dry_run(experiment: Any, chosen: Any, as_json: bool) -> None:
     """The cells a run would run, in order, without an engine."""
     from lab import experiments
+    from lab.runner.jobs import LEFT_OUT
 
     rows = [{"cell": experiments.cell_id(cell), **cell} for cell in chosen.cells]
     if as_json:
@@ -96,7 +97,7 @@ def _dry_run(experiment: Any, chosen: Any, as_json: bool) -> None:
     tables.show([{k: v for k, v in row.items() if k != "cell"} for row in rows],
                 title=f"{experiment.name} ({experiment.kind}): {len(rows)} cell(s) would run")
     for reason in dict.fromkeys(chosen.not_applicable.values()):
-        progress(f"left out: {reason}")
+        progress(f"{LEFT_OUT}{reason}")
     where = f" (shard {chosen.shard[0]}/{chosen.shard[1]} of {len(chosen.selected)})" if chosen.shard else ""
     progress(f"dry run{where}: every field and fault checked; nothing started")
 

@@ -30,6 +30,7 @@ from lab.results.writer import RunDirectory, unique_path
 STAGING_PREFIX = ".jobs-"          # results/.jobs-<experiment>-<time>/: the jobs' own run directories
 STOP_GRACE_SECONDS = 180.0         # a stopped job removes its labs first (MySQL: a few seconds per server)
 CHILD_PREFIX = "[lab] "            # a child's progress lines, shown under the job's own prefix instead
+LEFT_OUT = "left out: "          # a cell the matrix cannot run; the parent names each once, so jobs do not repeat it
 
 
 def only_arguments(only: dict[str, set[str]]) -> list[str]:
@@ -67,14 +68,21 @@ def _pump(stream: object, sink: Callable[[str], None]) -> None:
         sink(line)
 
 
+def relay(line: str, index: int, jobs: int, progress: Callable[[str], None]) -> None:
+    """A child's progress line under the job's prefix; its `left out:` lines are the parent's, already shown."""
+    text = line.rstrip().removeprefix(CHILD_PREFIX)
+    if not text.startswith(LEFT_OUT):
+        progress(f"[job {index}/{jobs}] {text}")
+
+
 def _start(index: int, jobs: int, command: list[str], progress: Callable[[str], None]) -> Job:
     # A session of its own: Ctrl-C reaches the parent only, which then stops each job once, cleanly.
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     job = Job(index, process)
     job.pumps = [threading.Thread(target=_pump, args=(process.stdout, job.stdout.append), daemon=True),
-                 threading.Thread(target=_pump, args=(process.stderr, lambda line: progress(
-                     f"[job {index}/{jobs}] {line.rstrip().removeprefix(CHILD_PREFIX)}")), daemon=True)]
+                 threading.Thread(target=_pump, args=(process.stderr, lambda line: relay(line, index, jobs, progress)),
+                                  daemon=True)]
     for pump in job.pumps:
         pump.start()
     return job

@@ -28,7 +28,7 @@ from lab.results.markdown import write_report
 from lab.results.writer import INTERRUPTED_DIR, CellOutcome, RunDirectory
 from lab.runner.cell import Cell, failed_outcome
 from lab.runner.evidence import Compare, compare_dcs
-from lab.runner.jobs import run_jobs
+from lab.runner.jobs import LEFT_OUT, run_jobs
 from lab.runner.progress import RunProgress
 
 Progress = Callable[[str], None]
@@ -151,7 +151,7 @@ def run_experiment(experiment_file: str | Path, *, only: dict[str, set[str]] | N
         raise LabError("--jobs: a run split into jobs is sharded by the lab itself, with the default checker "
                        "and timeout; drop --shard (or run with --jobs 1)")
     for reason in dict.fromkeys(chosen.not_applicable.values()):
-        progress(f"left out: {reason}")
+        progress(f"{LEFT_OUT}{reason}")
     if cells:
         preflight(cells, progress)
     if jobs > 1:

@@ -12,7 +12,7 @@ from lab import experiments
 from lab.cli import main as cli
 from lab.errors import LabError
 from lab.runner import run_experiment
-from lab.runner.jobs import job_commands, only_arguments
+from lab.runner.jobs import job_commands, only_arguments, relay
 
 SELECTION = ["mode=deterministic,version_order=dc1_newer", "topology=active-passive|active-active",
              "binlog_format=STATEMENT|ROW"]
@@ -24,6 +24,13 @@ def test_the_selection_reaches_each_job_as_it_was_parsed() -> None:
     arguments = only_arguments(only)
     assert arguments[::2] == ["--only"] * len(only)
     assert experiments.parse_only(arguments[1::2], keys) == only
+
+
+def test_a_jobs_progress_is_relayed_under_its_prefix_without_the_parents_left_out_lines() -> None:
+    shown: list[str] = []
+    for line in ["[lab] left out: galera-3 on mysql:9.7: Galera needs MariaDB\n", "[lab] starting ring-3\n"]:
+        relay(line, 2, 4, shown.append)
+    assert shown == ["[job 2/4] starting ring-3"]
 
 
 def test_job_k_runs_shard_k_of_n_with_the_runs_seed(tmp_path: Path) -> None:
