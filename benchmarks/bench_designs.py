@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="starts of each design (median reported)")
     args = parser.parse_args()
     for _, name, flavor in CASES:   # images built and seeded before any clock runs
-        Lab._prepare_images(topology.load(topology.find(name), flavor=flavor), print)
+        Lab.prepare_images(topology.load(topology.find(name), flavor=flavor), print)
     print(context_line())
     print(f"{'design':26} {'flavor':15} {'median s':>9} {'servers s':>10} {'forming s':>10} {'vs async':>9} "
           f"{'target':>8}")

@@ -80,7 +80,7 @@ class Lab:
                     raise LabError(f"{topology.source_file or topology.name}: servers.{spec.name}.port: "
                                    f"127.0.0.1:{spec.port} is already in use (free it, or remove the port)")
             started = time.monotonic()
-            images = cls._prepare_images(topology, progress)
+            images = cls.prepare_images(topology, progress)
             timings = {"images": time.monotonic() - started}
             pool = ThreadPoolExecutor(max_workers=max(2, len(topology.servers)))
             try:
@@ -138,7 +138,9 @@ class Lab:
         return lab
 
     @staticmethod
-    def _prepare_images(topology: topo.ResolvedTopology, progress: Progress) -> dict[str, SeededImage]:
+    def prepare_images(topology: topo.ResolvedTopology, progress: Progress) -> dict[str, SeededImage]:
+        """Per server, its seeded image, built first where missing: public so that a benchmark can pay for
+        image builds before its clock starts."""
         by_request: dict[str, SeededImage] = {}
         result = {}
         for spec in topology.servers.values():
