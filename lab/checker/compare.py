@@ -46,7 +46,7 @@ class _GCPause:
                     gc.enable()
 
 
-_gc_paused = _GCPause()
+gc_paused = _GCPause()
 
 
 def _introspect(session: DCSession, ref: tables.TableRef) -> tables.TableSchema:
@@ -76,7 +76,7 @@ def compare_table(endpoints: Mapping[str, Endpoint], table: str, *, snapshot: bo
     match on every DC. `chunk_time` is the target seconds per chunk query; `tuning` exposes the
     walk's other knobs (tests use it to force each code path).
     """
-    with _gc_paused():
+    with gc_paused():
         return _compare(endpoints, table, snapshot=snapshot, chunk_time=chunk_time, progress=progress,
                         tuning=tuning or Tuning())
 

@@ -135,17 +135,17 @@ def test_frames_from_rows_and_from_plain_mappings_agree() -> None:
 def test_garbage_collection_pause_nests_and_restores() -> None:
     import gc
 
-    from lab.checker.compare import _gc_paused
+    from lab.checker.compare import gc_paused
 
     assert gc.isenabled()
-    with _gc_paused():
-        with _gc_paused():
+    with gc_paused():
+        with gc_paused():
             assert not gc.isenabled()
         assert not gc.isenabled()   # the outer check still runs
     assert gc.isenabled()
     gc.disable()
     try:
-        with _gc_paused():
+        with gc_paused():
             pass
         assert not gc.isenabled()   # was off before: stays off
     finally:
