@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import sys
 import time
@@ -37,6 +36,7 @@ from checker_common import (
     interleaved,
     load,
     open_lab,
+    peak_mb,
     say,
     seed,
     timed,
@@ -70,8 +70,7 @@ def naive(endpoints: dict[str, Endpoint]) -> dict:
         differs |= ~((a == b) | (a.isna() & b.isna()))
     found = merged.loc[~both | differs, "id"].astype(int).tolist()
     seconds = time.monotonic() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": seconds, "peak_rss_mb": peak_mb, "keys": found}
+    return {"seconds": seconds, "peak_rss_mb": peak_mb(), "keys": found}
 
 
 def naive_in_subprocess(endpoints: dict[str, Endpoint]) -> dict:

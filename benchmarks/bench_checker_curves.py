@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -53,27 +52,13 @@ from lab.db.lab import Lab
 VALUE_COLUMNS = ("k", "c", "pad", "amount", "updated_at", "note")   # checker_common.DDL's non-key columns
 
 # --- children: the checker and reladiff in processes of their own ----------------------------------
-def _peak_mb() -> float:
-    """This process's own peak RSS. Linux's ru_maxrss keeps the high-water mark of the forked copy of the
-    parent across exec, so a child started by a parent holding 200 MB reports at least 200 MB; VmHWM
-    belongs to the child's own address space."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def checker_worker(payload: dict) -> dict:
     endpoints = common.endpoints_from(payload["endpoints"])
-    before = _peak_mb()
+    before = common.peak_mb()
     started = time.monotonic()
     result = compare_table(endpoints, f"lab.{common.TABLE}", tuning=Tuning(**(payload.get("tuning") or {})))
     seconds = time.monotonic() - started
-    return {"seconds": seconds, "peak_rss_mb": _peak_mb(), "rss_before_mb": before,
+    return {"seconds": seconds, "peak_rss_mb": common.peak_mb(), "rss_before_mb": before,
             "keys": sorted(int(key[0]) for key in result.keys),
             "stats": json.loads(json.dumps(result.stats, default=str))}
 
@@ -89,7 +74,7 @@ def reladiff_worker(payload: dict) -> dict:
               for e in common.endpoints_from(payload["endpoints"]).values()]
     with reladiff.diff_tables(*tables, extra_columns=VALUE_COLUMNS, max_threadpool_size=2 * threads) as diff:
         keys = {int(values[0]) for _sign, values in diff}
-    return {"seconds": time.monotonic() - started, "peak_rss_mb": _peak_mb(), "keys": sorted(keys)}
+    return {"seconds": time.monotonic() - started, "peak_rss_mb": common.peak_mb(), "keys": sorted(keys)}
 
 
 WORKERS = {"--checker-worker": checker_worker, "--reladiff-worker": reladiff_worker}

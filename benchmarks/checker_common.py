@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import resource
 import subprocess
 import sys
 import time
@@ -53,6 +54,20 @@ def timed(function: Callable[[], object]) -> Callable[[], tuple[float, object]]:
         return time.monotonic() - started, result
 
     return run
+
+
+def peak_mb() -> float:
+    """This process's own peak RSS in MB. Linux's ru_maxrss keeps the high-water mark of the parent's forked
+    copy across exec, so a child started by a parent holding 200 MB reports at least 200 MB; VmHWM belongs to
+    the child's own address space (ru_maxrss only where /proc is missing)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --- data ------------------------------------------------------------------------------------

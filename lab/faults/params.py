@@ -17,7 +17,8 @@ from lab.yamlfile import FieldProblem
 
 TC_RATE = re.compile(r"^\d+(\.\d+)?(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$")
 LINK = re.compile(r"^\s*[^\s>-][^>]*->[^>]*[^\s>-]\s*$")
-Role = Literal["group", "server", "dc", "link"]   # a DC or a server; a server (a DC: its primary); a DC; a link
+# a DC or a server; a server (a DC: its primary); a server that other servers can be cut off from; a DC; a link
+Role = Literal["group", "server", "alone", "dc", "link"]
 
 
 def parse_direction(between: list[str] | tuple[str, str], direction: str) -> str:
@@ -202,6 +203,7 @@ class HoldAppliersParams(FaultParams):
 
 
 class _Server(FaultParams):
+    role: ClassVar[Role] = "server"
     server: str | None = Field(None, description="a server, or a DC meaning its primary")
     dc: str | None = Field(None, description="a DC: its primary (give `server` or `dc`)")
 
@@ -216,7 +218,7 @@ class _Server(FaultParams):
         return str(self.server or self.dc)
 
     def targets(self) -> list[tuple[str, Role, str]]:
-        return [("server" if self.server else "dc", "server", self.target)]
+        return [("server" if self.server else "dc", self.role, self.target)]
 
     def holds(self) -> list[str]:
         return [f"server:{self.target}"]
@@ -242,6 +244,7 @@ class IsolateParams(_Server):
     """Cut one server off from every other server of the lab (both directions, every packet)."""
 
     kind: ClassVar[str] = "isolate"
+    role: ClassVar[Role] = "alone"   # the topology must have other servers to cut it off from
     type: Literal["isolate"]
 
     def holds(self) -> list[str]:

@@ -89,6 +89,10 @@ class Names:
             return self.group(name, field)
         if role == "server":
             return [self.server(name, field)]
+        if role == "alone":
+            server = self.server(name, field)
+            self.others(server, field)
+            return [server]
         if role == "dc":
             return [self.dc(name, field)]
         return list(self.link(name, field))
@@ -96,9 +100,6 @@ class Names:
     def check(self, params: FaultParams) -> None:
         """Resolve every name of a fault; a network fault's two sides must not share a server."""
         sides = [set(self.resolve(role, name, field)) for field, role, name in params.targets()]
-        if params.kind == "isolate":
-            (field, _role, _name), = params.targets()
-            self.others(next(iter(sides[0])), field)
         if params.kind in ("partition", "loss", "bandwidth", "latency") and len(sides) == 2 and sides[0] & sides[1]:
             raise TargetError("between", f"both sides contain {', '.join(sorted(sides[0] & sides[1]))}")
 
