@@ -61,6 +61,11 @@ def differing_elements(a: list[str], b: list[str]) -> set[str]:
             if a[i] == b[j]:
                 i, j = i + 1, j + 1
                 continue
+            if a[i + 1:i + 2] == b[j + 1:j + 2] != []:   # realigned at once: most often one row's new value
+                only_a.append(a[i])
+                only_b.append(b[j])
+                i, j = i + 1, j + 1
+                continue
             ahead_b = _find(b, a[i], j + 1)     # rows only in b before a[i] reappears
             if ahead_b >= 0:
                 only_b.extend(b[j:ahead_b])

@@ -13,13 +13,14 @@ kept once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 from lab.checker import sqlgen
 from lab.checker.schema import TableRef, TableSchema
-from lab.checker.session import DCPool
+from lab.checker.session import DCPool, DCSession
 
 DiffKind = Literal["values_differ", "missing", "extra"]
 Values = tuple  # one row's values, in the table's column order
@@ -149,17 +150,31 @@ def fetch(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], keys: Se
     """Per batch of key strings: dc -> key string -> values in column order (absent keys are not there).
 
     A generator, so that each batch is classified before the next is read: only one batch of
-    unshared rows exists at a time."""
-    for start in range(0, len(keys), batch):
-        part = keys[start:start + batch]
-        statements: dict[TableRef, str] = {}   # built once per table name, not once per DC
-        for ref in refs.values():
-            statements.setdefault(ref, sqlgen.fetch_rows_sql(schema, ref, part))
-        found: dict[str, dict[str, Values]] = {}
-        for dc, rows in pool.map(lambda s, sql=statements: s.run_tuples(sql[refs[s.dc]])).items():
-            found[dc] = {key.decode("ascii") if isinstance(key, bytes) else str(key): tuple(values)
-                         for key, *values in rows}
-        yield part, found
+    unshared rows exists at a time, besides the next one, which the DCs' threads read while the
+    current one is classified (the servers' time is hidden behind the classifying)."""
+    parts = [keys[start:start + batch] for start in range(0, len(keys), batch)]
+    pending = _read(pool, schema, refs, parts[0]) if parts else {}
+    try:
+        for n, part in enumerate(parts):
+            found = {dc: future.result() for dc, future in pending.items()}
+            pending = _read(pool, schema, refs, parts[n + 1]) if n + 1 < len(parts) else {}
+            yield part, found
+    finally:
+        wait(pending.values())   # a read still running when the caller stops: its session must be idle again
+
+
+def _read(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef],
+          part: Sequence[str]) -> dict[str, Future[dict[str, Values]]]:
+    """Start reading one batch of rows on every DC."""
+    statements: dict[TableRef, str] = {}   # built once per table name, not once per DC
+    for ref in refs.values():
+        statements.setdefault(ref, sqlgen.fetch_rows_sql(schema, ref, part))
+
+    def read(session: DCSession) -> dict[str, Values]:
+        return {key.decode("ascii") if isinstance(key, bytes) else str(key): tuple(values)
+                for key, *values in session.run_tuples(statements[refs[session.dc]])}
+
+    return pool.submit(read)
 
 
 def collect(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], keys: Sequence[str], batch: int, *,

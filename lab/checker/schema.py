@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import cached_property
 
 from lab.checker.literals import literal
 from lab.errors import LabError
@@ -58,8 +59,9 @@ class Column:
     charset: str | None = None
     collation: str | None = None
 
-    @property
+    @cached_property
     def kind(self) -> Kind:
+        """Worked out once per column: a check asks it for every key literal it builds."""
         return kind_of(self.data_type)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -152,11 +152,14 @@ class DCPool:
             raise
         return pool
 
+    def submit(self, function: Callable[[DCSession], T], dcs: list[str] | None = None) -> dict[str, Future[T]]:
+        """Start `function` on each DC's session, in its DC's thread; the futures in DC order. Submit again
+        only once these are done: a session runs one query at a time."""
+        return {dc: self._executor.submit(function, self.sessions[dc]) for dc in dcs or list(self.sessions)}
+
     def map(self, function: Callable[[DCSession], T], dcs: list[str] | None = None) -> dict[str, T]:
         """Run `function` on each DC's session in parallel; dict in DC order."""
-        names = dcs or list(self.sessions)
-        futures = {dc: self._executor.submit(function, self.sessions[dc]) for dc in names}
-        return {dc: future.result() for dc, future in futures.items()}
+        return {dc: future.result() for dc, future in self.submit(function, dcs).items()}
 
     def run_each(self, sql_for: Callable[[DCSession], str], dcs: list[str] | None = None) -> dict[str, list[dict]]:
         return self.map(lambda s: s.run(sql_for(s)), dcs)

@@ -31,6 +31,7 @@ ELEMENT_SEPARATOR = ","
 HASH_HEX = 16                      # 64 bits of SHA2-256 per row
 KEY_ALIAS = "__lab_key__"
 _PLAIN_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+_PLAIN_INTEGER = re.compile(r"-?[0-9]+\Z")
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,10 @@ def fetch_rows_sql(schema: TableSchema, ref: TableRef, keys: Sequence[str]) -> s
     """Whole rows for key strings from digests, with the key string echoed for byte-exact matching."""
     columns = ", ".join(quote(c) for c in schema.column_names)
     if len(schema.key) == 1:
-        values = ", ".join(key_string_literals(schema, k)[0] for k in keys)
+        if schema.key[0].kind is Kind.INTEGER and all(map(_PLAIN_INTEGER.match, keys)):
+            values = ", ".join(keys)   # integer key strings are their own literals: no per-key parsing
+        else:
+            values = ", ".join(key_string_literals(schema, k)[0] for k in keys)
         where = f"{quote(schema.key_names[0])} IN ({values})"
     else:
         where = " OR ".join(

@@ -109,7 +109,7 @@ class Client:
             connection = self._conn()
             with connection.cursor() as cursor:
                 statement = cursor.mogrify(sql, params)
-                affected = cursor.execute(sql, params)
+                affected = cursor.execute(statement)   # already rendered: the parameters are escaped once
                 rows = list(cursor.fetchall()) if fetch or observe else []
                 insert_id = cursor.lastrowid or None if kind == "insert" else None
         except pymysql.err.MySQLError as exc:

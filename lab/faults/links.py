@@ -64,7 +64,7 @@ class StopThread(LinkFault):
 
     def _heal(self) -> dict[str, Any]:
         # START on a running thread is only a warning, so heal is idempotent.
-        self.link.replica.execute(self.link.replica.dialect.start_replica(self.statement_thread))
+        threads.start(self.link.replica, io_on=self.thread == "io", sql_on=self.thread == "sql")
         return {}
 
     @classmethod

@@ -41,6 +41,30 @@ def test_exact_in_any_order(seed: int) -> None:
     assert differing_elements(a, b) == expected
 
 
+@pytest.mark.parametrize("rate", [0.1, 0.5, 1.0])
+def test_exact_when_most_rows_changed(rate: float) -> None:
+    """Dense divergence (the pair step: a changed row next to realigned rows) stays exact, with runs of
+    changed, missing and extra rows next to one another."""
+    rng = random.Random(int(rate * 10))
+    a, b, expected = [], [], set()
+    for key in range(4000):
+        roll = rng.random()
+        if roll < rate * 0.8:
+            a.append(element(key))
+            b.append(element(key, 1))
+            expected |= {element(key), element(key, 1)}
+        elif roll < rate * 0.9:
+            a.append(element(key))
+            expected.add(element(key))
+        elif roll < rate:
+            b.append(element(key, 2))
+            expected.add(element(key, 2))
+        else:
+            a.append(element(key))
+            b.append(element(key))
+    assert differing_elements(a, b) == expected
+
+
 def test_swapped_values_and_identical_changes_are_found() -> None:
     a = ["1:aaaa", "2:bbbb", "3:cccc", "4:dddd"]
     b = ["1:bbbb", "2:aaaa", "3:cccc", "4:dddd"]        # two rows swap their hashes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import time
 from decimal import Decimal
 
 import pandas as pd
@@ -15,6 +16,7 @@ from lab.checker.rows import (
     classify,
     differing_columns,
     divergences,
+    fetch,
     in_key_order,
     row_index,
     same_row,
@@ -22,6 +24,7 @@ from lab.checker.rows import (
     shared,
 )
 from lab.checker.schema import Column, TableRef, TableSchema
+from lab.checker.session import DCPool
 
 COLUMNS = ["id", "v"]
 
@@ -150,3 +153,40 @@ def test_garbage_collection_pause_nests_and_restores() -> None:
         assert not gc.isenabled()   # was off before: stays off
     finally:
         gc.enable()
+
+
+class _SlowSession:
+    """A DC's session that answers a whole-row lookup after a pause, logging when each read starts and ends."""
+
+    def __init__(self, dc: str, log: list[str]) -> None:
+        self.dc, self.log = dc, log
+
+    def run_tuples(self, sql: str) -> list[tuple]:
+        keys = sql.rsplit("IN (", 1)[1].rstrip(")").split(", ")
+        self.log.append(f"start {self.dc} {keys[0]}")
+        time.sleep(0.02)
+        self.log.append(f"end {self.dc} {keys[0]}")
+        return [(key.encode(), int(key), f"v{key}") for key in keys]
+
+    def close(self) -> None:
+        pass
+
+
+def test_fetch_reads_the_next_batch_while_the_caller_classifies() -> None:
+    log: list[str] = []
+    pool = DCPool({dc: _SlowSession(dc, log) for dc in ("dc1", "dc2")})
+    refs = {dc: TableRef("lab", "t") for dc in pool.sessions}
+    try:
+        batches = fetch(pool, SCHEMA, refs, [str(k) for k in range(1, 7)], batch=2)
+        part, found = next(batches)
+        assert list(part) == ["1", "2"] and found["dc2"] == {"1": (1, "v1"), "2": (2, "v2")}
+        time.sleep(0.1)   # the caller classifying batch 1: batch 2 is read meanwhile
+        assert {"start dc1 3", "start dc2 3", "end dc1 3", "end dc2 3"} <= set(log)
+        assert [list(p) for p, _ in batches] == [["3", "4"], ["5", "6"]]
+        stopped = fetch(pool, SCHEMA, refs, ["7", "8", "9"], batch=1)
+        next(stopped)
+        stopped.close()   # the caller stops early: the read it had started is over when close returns
+        assert log[-1].startswith("end") and sum(e.startswith("start") for e in log) == sum(
+            e.startswith("end") for e in log)
+    finally:
+        pool.close()

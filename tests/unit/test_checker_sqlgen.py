@@ -91,6 +91,9 @@ def test_digest_and_fetch_queries() -> None:
     assert "GROUP_CONCAT(CONCAT(`id`, ':', LEFT(SHA2(" in digest and "SEPARATOR ','" in digest
     fetch = fetch_rows_sql(SIMPLE, REF, ["3", "10"])
     assert fetch.endswith("WHERE `id` IN (3, 10)") and "AS __lab_key__" in fetch
+    assert fetch_rows_sql(SIMPLE, REF, ["-7", "0"]).endswith("WHERE `id` IN (-7, 0)")
+    with pytest.raises(ValueError):   # the integer shortcut never lets a key string through unchecked
+        fetch_rows_sql(SIMPLE, REF, ["3", "1 OR 1=1"])
     composite = schema([Column("a", "int", False), Column("b", "int", False)], ["a", "b"])
     assert fetch_rows_sql(composite, REF, ["1:2", "3:4"]).endswith(
         "WHERE (`a` = 1 AND `b` = 2) OR (`a` = 3 AND `b` = 4)")
