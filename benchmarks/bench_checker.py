@@ -20,15 +20,12 @@ import argparse
 import json
 import statistics
 import sys
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from checker_common import (
     TABLE,
-    endpoints_from,
     endpoints_json,
     floor,
     floor_query,
@@ -36,7 +33,6 @@ from checker_common import (
     interleaved,
     load,
     open_lab,
-    peak_mb,
     say,
     seed,
     timed,
@@ -49,32 +45,9 @@ from lab.db.lab import Lab
 from lab.db.sql import Endpoint
 
 
-# --- (c) naive: its own process, so that its peak RSS is its own -------------------------------------
-def naive(endpoints: dict[str, Endpoint]) -> dict:
-    import pandas as pd
-
-    def fetch(endpoint: Endpoint) -> pd.DataFrame:
-        with endpoint.connect(read_timeout=600) as connection, connection.cursor() as cursor:
-            cursor.execute(f"SELECT * FROM lab.{TABLE}")
-            return pd.DataFrame(cursor.fetchall())
-
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        left, right = pool.map(fetch, endpoints.values())
-    merged = left.merge(right, on="id", how="outer", suffixes=("_1", "_2"), indicator=True)
-    columns = [c for c in left.columns if c != "id"]
-    both = merged["_merge"] == "both"
-    differs = pd.Series(False, index=merged.index)
-    for c in columns:
-        a, b = merged[f"{c}_1"], merged[f"{c}_2"]
-        differs |= ~((a == b) | (a.isna() & b.isna()))
-    found = merged.loc[~both | differs, "id"].astype(int).tolist()
-    seconds = time.monotonic() - started
-    return {"seconds": seconds, "peak_rss_mb": peak_mb(), "keys": found}
-
-
 def naive_in_subprocess(endpoints: dict[str, Endpoint]) -> dict:
-    return in_subprocess(__file__, "--naive-worker", endpoints_json(endpoints))
+    """(c) in a process of its own (checker_children.naive), so that its peak RSS is its own."""
+    return in_subprocess("--naive-worker", {"endpoints": endpoints_json(endpoints)})
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -90,11 +63,7 @@ def main() -> int:
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-percona", action="store_true")
     parser.add_argument("--percona-bin", help="directory of the percona-toolkit to use (default: the one on PATH)")
-    parser.add_argument("--naive-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.naive_worker:
-        print(json.dumps(naive(endpoints_from(json.loads(sys.stdin.read())))))
-        return 0
 
     name = args.lab or "chk-bench-" + args.flavor.replace(":", "").replace(".", "")
     lab = open_lab(args.flavor, name, args.lab)

@@ -46,38 +46,8 @@ from curves_verdicts import (
     record,
 )
 
-from lab.checker import Tuning, compare_table
+from lab.checker import Tuning
 from lab.db.lab import Lab
-
-VALUE_COLUMNS = ("k", "c", "pad", "amount", "updated_at", "note")   # checker_common.DDL's non-key columns
-
-# --- children: the checker and reladiff in processes of their own ----------------------------------
-def checker_worker(payload: dict) -> dict:
-    endpoints = common.endpoints_from(payload["endpoints"])
-    before = common.peak_mb()
-    started = time.monotonic()
-    result = compare_table(endpoints, f"lab.{common.TABLE}", tuning=Tuning(**(payload.get("tuning") or {})))
-    seconds = time.monotonic() - started
-    return {"seconds": seconds, "peak_rss_mb": common.peak_mb(), "rss_before_mb": before,
-            "keys": sorted(int(key[0]) for key in result.keys),
-            "stats": json.loads(json.dumps(result.stats, default=str))}
-
-
-def reladiff_worker(payload: dict) -> dict:
-    """reladiff as a user calls it: hashdiff (two servers), every column compared, default bisection."""
-    import reladiff
-
-    threads = int(payload["threads"])
-    started = time.monotonic()
-    tables = [reladiff.connect_to_table(f"mysql://{e.user}:{e.password}@{e.host}:{e.port}/lab", common.TABLE, "id",
-                                        thread_count=threads)
-              for e in common.endpoints_from(payload["endpoints"]).values()]
-    with reladiff.diff_tables(*tables, extra_columns=VALUE_COLUMNS, max_threadpool_size=2 * threads) as diff:
-        keys = {int(values[0]) for _sign, values in diff}
-    return {"seconds": time.monotonic() - started, "peak_rss_mb": common.peak_mb(), "keys": sorted(keys)}
-
-
-WORKERS = {"--checker-worker": checker_worker, "--reladiff-worker": reladiff_worker}
 
 
 # --- measuring ------------------------------------------------------------------------------------
@@ -124,7 +94,7 @@ class Curves:
     def _checker(self, tuning: dict | None = None) -> tuple[float, dict]:
         payload = {"endpoints": common.endpoints_json(self.endpoints),
                    "tuning": self.args.tuning if tuning is None else tuning}
-        figures = common.in_subprocess(__file__, "--checker-worker", payload)
+        figures = common.in_subprocess("--checker-worker", payload)
         return figures["seconds"], figures
 
     def point(self, point: Point, seeded: set[int]) -> None:
@@ -183,7 +153,7 @@ class Curves:
         payload = {"endpoints": common.endpoints_json(self.endpoints), "threads": self.args.reladiff_threads}
         started = time.monotonic()
         try:
-            figures = common.in_subprocess(__file__, "--reladiff-worker", payload, timeout=self.args.tool_timeout)
+            figures = common.in_subprocess("--reladiff-worker", payload, timeout=self.args.tool_timeout)
         except subprocess.TimeoutExpired:
             self.add(point, RELADIFF, time.monotonic() - started, status="timed out", floor=floor_s,
                      note=f"gave up after {self.args.tool_timeout:.0f}s")
@@ -276,9 +246,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main() -> int:
-    if len(sys.argv) == 2 and sys.argv[1] in WORKERS:
-        print(json.dumps(WORKERS[sys.argv[1]](json.loads(sys.stdin.read()))))
-        return 0
     args = parse_args()
     date = time.strftime("%Y-%m-%d")
     slug = args.flavor.replace(":", "").replace(".", "")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -20,6 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import checker_children as children  # noqa: E402
+from checker_children import TABLE  # noqa: E402
+
 from lab.checker import schema as tables  # noqa: E402
 from lab.checker import sqlgen  # noqa: E402
 from lab.db import topology  # noqa: E402
@@ -27,7 +29,6 @@ from lab.db.lab import Lab  # noqa: E402
 from lab.db.server import Server  # noqa: E402
 from lab.db.sql import Endpoint  # noqa: E402
 
-TABLE = "bench"
 DDL = f"""CREATE TABLE lab.{TABLE} (
   id BIGINT NOT NULL PRIMARY KEY, k INT NOT NULL, c VARCHAR(120) NOT NULL, pad CHAR(60) NOT NULL,
   amount DECIMAL(12,2) NULL, updated_at DATETIME(6) NOT NULL, note VARCHAR(64) NULL, KEY k (k)
@@ -54,20 +55,6 @@ def timed(function: Callable[[], object]) -> Callable[[], tuple[float, object]]:
         return time.monotonic() - started, result
 
     return run
-
-
-def peak_mb() -> float:
-    """This process's own peak RSS in MB. Linux's ru_maxrss keeps the high-water mark of the parent's forked
-    copy across exec, so a child started by a parent holding 200 MB reports at least 200 MB; VmHWM belongs to
-    the child's own address space (ru_maxrss only where /proc is missing)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -196,15 +183,11 @@ def endpoints_json(endpoints: dict[str, Endpoint]) -> dict[str, dict]:
     return {dc: ep.__dict__ for dc, ep in endpoints.items()}
 
 
-def endpoints_from(fields: dict[str, dict]) -> dict[str, Endpoint]:
-    return {dc: Endpoint(**values) for dc, values in fields.items()}
-
-
-def in_subprocess(script: str, flag: str, payload: dict, timeout: float | None = None) -> dict:
-    """Run `script flag` with `payload` as JSON on stdin and return the JSON it prints: the figures of one
-    measurement taken in a process of its own, so that its peak RSS is its own. TimeoutExpired on timeout."""
-    done = subprocess.run([sys.executable, script, flag], input=json.dumps(payload), capture_output=True,
-                          text=True, check=False, timeout=timeout)
+def in_subprocess(flag: str, payload: dict, timeout: float | None = None) -> dict:
+    """Run `checker_children.py flag` with `payload` as JSON on stdin and return the JSON it prints: the figures
+    of one measurement taken in a process of its own, so that its peak RSS is its own. TimeoutExpired on timeout."""
+    done = subprocess.run([sys.executable, str(Path(children.__file__)), flag], input=json.dumps(payload),
+                          capture_output=True, text=True, check=False, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError((done.stderr.strip().splitlines() or ["no output"])[-1][:200])
     return json.loads(done.stdout)

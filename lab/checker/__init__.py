@@ -8,8 +8,9 @@
 Modules, one job each: schema (introspection), sqlgen and literals (SQL text), session
 (connections, snapshots, positions), planner (chunk size, hash-vs-list decisions), keyspace
 (where chunks are cut), walk (chunks and bisection), digests (list comparison), rows (row fetch
-and classification), result (DataFrames), repair (winner policies and SQL), report
-(before/after), targets and output (what the CLI reads and prints).
+and classification), divergences (the diverged keys, held column-wise), result (DataFrames),
+repair (winner policies and SQL), report (before/after), targets and output (what the CLI reads
+and prints).
 """
 
 from lab.checker.compare import compare_table

@@ -13,8 +13,8 @@ def compare_checks(before: CheckResult, after: CheckResult) -> pd.DataFrame:
     """One row per key diverged in either check: key columns, `status`, `kind_before`, `kind_after`."""
     if before.key_columns != after.key_columns:
         raise ValueError("the two checks are not of the same table (key columns differ)")
-    kinds_before = {d.key: d.kind for d in before.divergences}
-    kinds_after = {d.key: d.kind for d in after.divergences}
+    kinds_before = dict(zip(before.divergences.keys, before.divergences.kinds, strict=True))
+    kinds_after = dict(zip(after.divergences.keys, after.divergences.kinds, strict=True))
     records = []
     for key in [*kinds_before, *(k for k in kinds_after if k not in kinds_before)]:
         was, now = kinds_before.get(key), kinds_after.get(key)

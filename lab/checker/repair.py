@@ -24,9 +24,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+from lab.checker.divergences import Divergence
 from lab.checker.literals import literal
 from lab.checker.result import CheckResult
-from lab.checker.rows import Divergence, same_row
+from lab.checker.rows import same_row
 from lab.checker.schema import TableRef, quote
 from lab.db.sql import Endpoint
 from lab.errors import LabError

@@ -6,71 +6,23 @@ case-insensitive collation but not byte-for-byte are two different keys here.
 Values are compared strictly (type and exact rendering), never with collation rules.
 
 A check may hold hundreds of thousands of diverged keys, each with a row per DC, so rows are
-kept as value tuples behind a shared column index (`Row`), and a value equal on two DCs is
-kept once.
+kept as value tuples (see `divergences`), and a value equal on two DCs is kept once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, wait
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from lab.checker import sqlgen
+from lab.checker.divergences import DiffKind, Divergences, Values, row_index
 from lab.checker.schema import TableRef, TableSchema
 from lab.checker.session import DCPool, DCSession
 
-DiffKind = Literal["values_differ", "missing", "extra"]
-Values = tuple  # one row's values, in the table's column order
-
 _RENDERED: dict[type, Any] = {float: repr, Decimal: str}   # equal values that render differently differ
 _BYTES = (bytes, bytearray)
-
-
-class Row(Mapping[str, Any]):
-    """One row as a read-only mapping from column name to value (a tuple and a shared index)."""
-
-    __slots__ = ("_index", "values")
-
-    def __init__(self, index: Mapping[str, int], values: Values) -> None:
-        self._index = index
-        self.values = values
-
-    def __getitem__(self, column: str) -> Any:
-        return self.values[self._index[column]]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-    def __repr__(self) -> str:
-        return repr(dict(self))
-
-    def select(self, columns: Sequence[str]) -> Values:
-        """The values of `columns`, in that order (the stored tuple itself when it is all of them)."""
-        if tuple(columns) == tuple(self._index):
-            return self.values
-        return tuple(self[c] for c in columns)
-
-
-def row_index(columns: Sequence[str]) -> dict[str, int]:
-    return {name: i for i, name in enumerate(columns)}
-
-
-@dataclass(frozen=True, slots=True)
-class Divergence:
-    """One diverged primary key: its rows on every DC (None where absent) and how it differs."""
-
-    key_text: str
-    key: tuple
-    kind: DiffKind
-    dcs: tuple[str, ...]                        # DCs concerned (see `classify`)
-    rows: Mapping[str, Mapping[str, Any] | None]   # dc -> row (column -> value)
-    columns: tuple[str, ...]        # value columns that differ somewhere (all of them for missing/extra)
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -178,24 +130,19 @@ def _read(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef],
 
 
 def collect(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], keys: Sequence[str], batch: int, *,
-            snapshot: bool) -> list[Divergence]:
+            snapshot: bool) -> Divergences:
     """The divergences of the candidate `keys` (from the walk), in primary-key order."""
-    found: list[Divergence] = []
+    found = Divergences(list(pool.sessions), schema.column_names, schema.key_names)
     for part, fetched in fetch(pool, schema, refs, keys, batch):
-        found += divergences(schema, list(pool.sessions), part, fetched, snapshot=snapshot)
-    return in_key_order(found)
-
-
-def in_key_order(found: list[Divergence]) -> list[Divergence]:
-    try:
-        return sorted(found, key=lambda d: d.key)
-    except TypeError:  # keys Python cannot order (should not happen for one table)
-        return sorted(found, key=lambda d: d.key_text)
+        divergences(schema, found.dcs, part, fetched, snapshot=snapshot, into=found)
+    return found.in_key_order()
 
 
 def divergences(schema: TableSchema, dcs: Sequence[str], keys: Iterable[str],
-                fetched: Mapping[str, Mapping[str, Values]], *, snapshot: bool = True) -> list[Divergence]:
-    """Classify every key whose row hash differed (in the order of `keys`).
+                fetched: Mapping[str, Mapping[str, Values]], *, snapshot: bool = True,
+                into: Divergences | None = None) -> Divergences:
+    """Classify every key whose row hash differed (in the order of `keys`), adding them to `into` (a new
+    `Divergences` when not given), which is returned.
 
     Rows are read from the same snapshot as the hashes, so identical-looking rows with different
     hashes differ in bytes Python cannot see (e.g. a column's character set differs between DCs):
@@ -204,11 +151,10 @@ def divergences(schema: TableSchema, dcs: Sequence[str], keys: Iterable[str],
     """
     columns = schema.column_names
     index = row_index(columns)
-    key_positions = [index[name] for name in schema.key_names]
     value_positions = [index[c.name] for c in schema.value_columns]
     all_values = tuple(columns[i] for i in value_positions)
     reference, *others = dcs
-    result = []
+    result = Divergences(dcs, columns, schema.key_names) if into is None else into
     for key_text in keys:
         values = {dc: fetched[dc].get(key_text) for dc in dcs}
         if all(row is None for row in values.values()):
@@ -220,12 +166,9 @@ def divergences(schema: TableSchema, dcs: Sequence[str], keys: Iterable[str],
                 continue
             verdict = ("values_differ", tuple(others))
         kind, concerned = verdict
-        present = next(row for row in values.values() if row is not None)
-        key = tuple(present[i] for i in key_positions)
         differing = (differing_columns(values, columns, value_positions, differ) if kind == "values_differ"
                      else all_values)
         first = values[reference]
-        rows = {dc: None if row is None else Row(index, shared(first, row, differ[dc]) if dc in differ else row)
-                for dc, row in values.items()}
-        result.append(Divergence(key_text, key, kind, concerned, rows, differing))
+        result.add(key_text, kind, concerned, differing,
+                   {dc: shared(first, row, differ[dc]) if dc in differ else row for dc, row in values.items()})
     return result

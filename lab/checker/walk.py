@@ -206,7 +206,9 @@ class Walk:
                 break
             lower = cut
         self.stats.mode_switches = self.modes.switches
-        return set().union(*(f.result() for f in self._comparisons))
+        found = set().union(*(f.result() for f in self._comparisons))
+        self._comparisons.clear()   # each holds its leaf's set of keys, which would outlive the walk otherwise
+        return found
 
     def _report(self, final: bool) -> None:
         """Progress only for walks that take a while: every PROGRESS_EVERY seconds, plus a last line."""

@@ -11,6 +11,20 @@
                  connections, and the status rows `lab status` shows
 """
 
-from lab.db.lab import Lab
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lab.db.lab import Lab
 
 __all__ = ["Lab"]
+
+
+def __getattr__(name: str) -> Any:
+    """`Lab` is imported when first asked for: the checker reads any servers through `lab.db.sql` and
+    `lab.db.dialects`, and importing the package must not load the Docker client for it (about 20 MB
+    and a quarter of a second)."""
+    if name == "Lab":
+        from lab.db.lab import Lab
+        return Lab
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

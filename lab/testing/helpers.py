@@ -40,7 +40,7 @@ def held_appliers(lab: Lab) -> Iterator[None]:
 def diverged_keys(lab: Lab, table: str) -> set[tuple]:
     """The primary keys of `table` that differ between the DCs, after catch-up."""
     caught_up(lab)
-    return {divergence.key for divergence in compare_dcs(lab, table).divergences}
+    return compare_dcs(lab, table).keys
 
 
 def assert_in_sync(lab: Lab, table: str) -> None:

@@ -3,12 +3,15 @@
 - no module over 400 lines and no function over 60;
 - no import cycle between modules (imports at module level, as Python runs them);
 - every package says in its docstring what its one job is;
-- only lab.db.dialects tells MySQL from MariaDB.
+- only lab.db.dialects tells MySQL from MariaDB;
+- the checker, usable against any servers, does not load the Docker client.
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +96,13 @@ def test_only_the_dialects_tell_mysql_from_mariadb() -> None:
              and any(f"isinstance({word}" in path.read_text().replace(" ", "") or word in path.read_text()
                      for word in ("MySQLDialect", "MariaDBDialect"))]
     assert not leaks
+
+
+def test_the_checker_does_not_load_the_docker_client() -> None:
+    """`import lab.checker` reads servers through lab.db.sql and lab.db.dialects; the lab's container modules
+    (and docker, requests) cost about 20 MB of every check's RSS, so they stay out (a fresh interpreter)."""
+    probe = ("import sys, lab.checker, lab.checker.repair, lab.checker.targets; "
+             "print(sorted(m for m in sys.modules if m == 'docker' or m.startswith(('docker.', 'lab.db.lab'))))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          cwd=PACKAGE.parent)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -6,9 +6,9 @@ import datetime
 
 import pytest
 
+from lab.checker.divergences import Divergence
 from lab.checker.repair import Policy, plan, winner
 from lab.checker.result import CheckResult
-from lab.checker.rows import Divergence
 from lab.errors import LabError
 
 T1 = datetime.datetime(2024, 1, 1, 10, 0)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from lab.checker.divergences import Divergence
 from lab.checker.healing import compare_checks, summary
 from lab.checker.result import CheckResult
-from lab.checker.rows import Divergence
 
 BIG = 2**63 + 5
 

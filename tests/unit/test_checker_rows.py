@@ -8,17 +8,14 @@ from decimal import Decimal
 
 import pandas as pd
 
+from lab.checker.divergences import Divergence, Divergences, Row, row_index
 from lab.checker.result import differences_frame, rows_frame
 from lab.checker.rows import (
-    Divergence,
-    Row,
     against_reference,
     classify,
     differing_columns,
     divergences,
     fetch,
-    in_key_order,
-    row_index,
     same_row,
     same_value,
     shared,
@@ -95,7 +92,7 @@ SCHEMA = TableSchema(TableRef("lab", "t"), (Column("id", "int", False), Column("
 def test_divergences_sorted_by_key_with_kinds() -> None:
     fetched = {"dc1": {"1": (1, "a"), "2": (2, "b"), "10": (10, "x")},
                "dc2": {"1": (1, "A"), "3": (3, "c"), "10": (10, "y")}}
-    found = in_key_order(divergences(SCHEMA, ["dc1", "dc2"], ["3", "1", "2", "10"], fetched))
+    found = divergences(SCHEMA, ["dc1", "dc2"], ["3", "1", "2", "10"], fetched).in_key_order()
     assert [(d.key, d.kind, d.dcs, d.columns) for d in found] == [
         ((1,), "values_differ", ("dc2",), ("v",)),
         ((2,), "missing", ("dc2",), ("v",)),
@@ -109,29 +106,31 @@ def test_hash_difference_without_visible_difference() -> None:
     fetched = {"dc1": {"1": (1, "a")}, "dc2": {"1": (1, "a")}}
     kept = divergences(SCHEMA, ["dc1", "dc2"], ["1"], fetched, snapshot=True)
     assert [(d.kind, d.columns) for d in kept] == [("values_differ", ())]
-    assert divergences(SCHEMA, ["dc1", "dc2"], ["1"], fetched, snapshot=False) == []
+    assert len(divergences(SCHEMA, ["dc1", "dc2"], ["1"], fetched, snapshot=False)) == 0
 
 
 def test_frames_from_rows_and_from_plain_mappings_agree() -> None:
-    """Frames are built column by column; `Row`s and dict rows (as callers may build) give the same frame."""
+    """Frames are built column by column; a store classified from fetched rows and one made from `Divergence`s
+    with dict rows (as callers may build) give the same frames, and the per-key views round-trip."""
     fetched = {"dc1": {"1": (1, "a"), "2": (2, None)}, "dc2": {"1": (1, "A"), "3": (3, "")}}
     found = divergences(SCHEMA, ["dc1", "dc2"], ["1", "2", "3"], fetched)
-    as_dicts = [Divergence(d.key_text, d.key, d.kind, d.dcs,
-                           {dc: None if row is None else dict(row) for dc, row in d.rows.items()}, d.columns)
-                for d in found]
-    for build in (lambda ds: rows_frame(ds, ["id"], COLUMNS, ["dc1", "dc2"]),
-                  lambda ds: differences_frame(ds, ["id"], ["dc1", "dc2"])):
-        pd.testing.assert_frame_equal(build(found), build(as_dicts))
-    rows = rows_frame(found, ["id"], COLUMNS, ["dc1", "dc2"])
+    as_dicts = Divergences.of(["dc1", "dc2"], COLUMNS, ["id"], [
+        Divergence(d.key_text, d.key, d.kind, d.dcs, {dc: None if row is None else dict(row)
+                                                      for dc, row in d.rows.items()}, d.columns)
+        for d in found])
+    assert list(as_dicts) == list(found) and as_dicts[1:] == found[1:] and as_dicts[-1] == found[2]
+    for build in (rows_frame, differences_frame):
+        pd.testing.assert_frame_equal(build(found, ["id"]), build(as_dicts, ["id"]))
+    rows = rows_frame(found, ["id"])
     assert rows["dc2.present"].tolist() == [True, False, True] and rows["dc2.present"].dtype == bool
     assert rows["dc1.v"].tolist() == ["a", None, None] and rows["dcs"].tolist() == ["dc2", "dc2", "dc2"]
-    differences = differences_frame(found, ["id"], ["dc1", "dc2"])
+    differences = differences_frame(found, ["id"])
     assert differences.to_dict("records") == [
         {"id": 1, "column": "v", "kind": "values_differ", "dc1": "a", "dc2": "A"},
         {"id": 2, "column": "v", "kind": "missing", "dc1": None, "dc2": None},
         {"id": 3, "column": "v", "kind": "extra", "dc1": None, "dc2": ""},
     ]
-    empty = rows_frame([], ["id"], COLUMNS, ["dc1", "dc2"])
+    empty = rows_frame(Divergences(["dc1", "dc2"], COLUMNS, ["id"]), ["id"])
     assert len(empty) == 0 and list(empty.columns)[:3] == ["id", "kind", "dcs"]
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from lab.checker.divergences import Divergence
 from lab.checker.output import plain, table_rows, to_json
 from lab.checker.result import CheckResult
-from lab.checker.rows import Divergence
 from lab.checker.targets import DcUrl, endpoints_from_urls, env_name, parse_dc, password_for, read_password_file
 from lab.errors import LabError
 
