@@ -39,10 +39,10 @@ def _frame(length: int, names: list[str], columns: Iterable[Sequence[Any]],
     return frame
 
 
-def rows_frame(found: Divergences, key_columns: list[str]) -> pd.DataFrame:
+def rows_frame(found: Divergences) -> pd.DataFrame:
     """One row per diverged key: keys, kind, dcs, then per DC `dc.present` and `dc.<column>`."""
     joined: dict[tuple[str, ...], str] = {}
-    names = [*key_columns, "kind", "dcs"]
+    names = [*found.key_columns, "kind", "dcs"]
     flags: dict[str, list[bool]] = {}
     for dc in found.dcs:
         flags[f"{dc}.present"] = [row is not None for row in found.values[dc]]
@@ -61,7 +61,7 @@ def rows_frame(found: Divergences, key_columns: list[str]) -> pd.DataFrame:
     return _frame(len(found), names, columns(), flags)
 
 
-def differences_frame(found: Divergences, key_columns: list[str]) -> pd.DataFrame:
+def differences_frame(found: Divergences) -> pd.DataFrame:
     """Long form: one row per (diverged key, column): keys, column, kind, then one value column per DC.
 
     values_differ lists only the columns that differ; missing/extra list every non-key column,
@@ -94,7 +94,7 @@ def differences_frame(found: Divergences, key_columns: list[str]) -> pd.DataFram
                     values += [row[p] for p in positions[named]]
             yield values
 
-    return _frame(sum(widths), [*key_columns, "column", "kind", *found.dcs], columns(), {})
+    return _frame(sum(widths), [*found.key_columns, "column", "kind", *found.dcs], columns(), {})
 
 
 @dataclass
@@ -115,8 +115,8 @@ class CheckResult:
     def __post_init__(self) -> None:
         if not isinstance(self.divergences, Divergences):
             self.divergences = Divergences.of(self.dcs, self.columns, self.key_columns, self.divergences)
-        self.rows = rows_frame(self.divergences, self.key_columns)
-        self.differences = differences_frame(self.divergences, self.key_columns)
+        self.rows = rows_frame(self.divergences)
+        self.differences = differences_frame(self.divergences)
 
     @property
     def in_sync(self) -> bool:

@@ -68,8 +68,8 @@ def test_composite_keys_in_frames() -> None:
     found = Divergences(DCS, ("a", "b", "v"), ["b", "a"])
     found.add("k", "values_differ", ("dc2",), ("v",), {"dc1": (1, "z", 0), "dc2": (1, "z", 9)})
     assert found.keys == [("z", 1)]
-    assert rows_frame(found, ["b", "a"])[["b", "a"]].values.tolist() == [["z", 1]]
-    assert differences_frame(found, ["b", "a"]).to_dict("records") == [
+    assert rows_frame(found)[["b", "a"]].values.tolist() == [["z", 1]]
+    assert differences_frame(found).to_dict("records") == [
         {"b": "z", "a": 1, "column": "v", "kind": "values_differ", "dc1": 0, "dc2": 9}]
 
 
@@ -83,8 +83,8 @@ def test_building_the_frames_holds_little_beyond_the_frames() -> None:
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        rows = rows_frame(found, ["id"])
-        differences = differences_frame(found, ["id"])
+        rows = rows_frame(found)
+        differences = differences_frame(found)
         peak = tracemalloc.get_traced_memory()[1] - before
     finally:
         tracemalloc.stop()

@@ -120,17 +120,17 @@ def test_frames_from_rows_and_from_plain_mappings_agree() -> None:
         for d in found])
     assert list(as_dicts) == list(found) and as_dicts[1:] == found[1:] and as_dicts[-1] == found[2]
     for build in (rows_frame, differences_frame):
-        pd.testing.assert_frame_equal(build(found, ["id"]), build(as_dicts, ["id"]))
-    rows = rows_frame(found, ["id"])
+        pd.testing.assert_frame_equal(build(found), build(as_dicts))
+    rows = rows_frame(found)
     assert rows["dc2.present"].tolist() == [True, False, True] and rows["dc2.present"].dtype == bool
     assert rows["dc1.v"].tolist() == ["a", None, None] and rows["dcs"].tolist() == ["dc2", "dc2", "dc2"]
-    differences = differences_frame(found, ["id"])
+    differences = differences_frame(found)
     assert differences.to_dict("records") == [
         {"id": 1, "column": "v", "kind": "values_differ", "dc1": "a", "dc2": "A"},
         {"id": 2, "column": "v", "kind": "missing", "dc1": None, "dc2": None},
         {"id": 3, "column": "v", "kind": "extra", "dc1": None, "dc2": ""},
     ]
-    empty = rows_frame(Divergences(["dc1", "dc2"], COLUMNS, ["id"]), ["id"])
+    empty = rows_frame(Divergences(["dc1", "dc2"], COLUMNS, ["id"]))
     assert len(empty) == 0 and list(empty.columns)[:3] == ["id", "kind", "dcs"]
 
 
