@@ -153,11 +153,21 @@ def count_sql(schema: TableSchema, ref: TableRef, key_range: KeyRange) -> str:
     return f"SELECT COUNT(*) {_from(ref)} WHERE {range_predicate(schema, key_range)}"
 
 
+def _digest_select(schema: TableSchema, ref: TableRef, key_range: KeyRange) -> str:
+    element = f"CONCAT({key_text(schema)}, '{KEY_SEPARATOR}', {row_hash(schema)})"
+    return (f"COUNT(*) AS n, GROUP_CONCAT({element} SEPARATOR '{ELEMENT_SEPARATOR}') AS d "
+            f"{_from(ref)} WHERE {range_predicate(schema, key_range)}")
+
+
 def digest_sql(schema: TableSchema, ref: TableRef, key_range: KeyRange) -> str:
     """One string 'key:hash,key:hash,...' for the range, plus COUNT(*) to detect truncation."""
-    element = f"CONCAT({key_text(schema)}, '{KEY_SEPARATOR}', {row_hash(schema)})"
-    return (f"SELECT COUNT(*) AS n, GROUP_CONCAT({element} SEPARATOR '{ELEMENT_SEPARATOR}') AS d "
-            f"{_from(ref)} WHERE {range_predicate(schema, key_range)}")
+    return f"SELECT {_digest_select(schema, ref, key_range)}"
+
+
+def digests_sql(schema: TableSchema, ref: TableRef, ranges: Sequence[KeyRange]) -> str:
+    """`digest_sql` for several ranges in one round trip (one UNION ALL branch each, numbered by `i`): the
+    differing sub-ranges of a chunk are listed together, not at a round trip each."""
+    return " UNION ALL ".join(f"SELECT {i} AS i, {_digest_select(schema, ref, r)}" for i, r in enumerate(ranges))
 
 
 def boundary_sql(schema: TableSchema, ref: TableRef, key_range: KeyRange, offset: int) -> str:

@@ -8,8 +8,10 @@
     bisect      a differing range is split into `fanout` sub-ranges; only differing sub-ranges are
                 descended into; when most sub-ranges differ (dense divergence) they are listed
                 right away instead of being split further
-    leaves      ranges of at most `leaf_rows` rows are listed as key:hash per row (one
-                GROUP_CONCAT per DC) and compared (digests.py): the exact set of differing keys
+    leaves      ranges of at most `leaf_rows` rows are listed as key:hash per row (a GROUP_CONCAT
+                per range; the differing ranges of one level together, in one UNION ALL query per
+                DC, so a difference costs its rows, not a round trip) and compared (digests.py):
+                the exact set of differing keys
     digest-first when divergence is dense, top-level chunks are listed directly (planner.ModeChooser)
 
 Comparing the digest lists is Python work; it runs on a helper thread while the servers already
@@ -106,7 +108,36 @@ class Walk:
         results = self.pool.run_each(lambda s: sqlgen.digest_sql(self.schema, self.refs[s.dc], key_range))
         self.stats.digest_queries += 1
         counts = {dc: int(r[0]["n"]) for dc, r in results.items()}
-        texts = {dc: r[0]["d"] for dc, r in results.items()}
+        self._record(key_range, counts, {dc: r[0]["d"] for dc, r in results.items()}, depth)
+        return counts
+
+    def _digest_many(self, ranges: list[tuple[KeyRange, int]]) -> None:
+        """List (range, most rows on a DC) pairs, as many per query as `max_branches` and the digest cap allow."""
+        batch: list[KeyRange] = []
+        rows = 0
+        for key_range, count in ranges:
+            if batch and (len(batch) >= self.tuning.max_branches or rows + count > self.digest_cap):
+                self._digest_batch(batch)
+                batch, rows = [], 0
+            batch.append(key_range)
+            rows += count
+        if batch:
+            self._digest_batch(batch)
+
+    def _digest_batch(self, batch: list[KeyRange]) -> None:
+        if len(batch) == 1:
+            self._digest(batch[0])
+            return
+        results = self.pool.run_each(lambda s: sqlgen.digests_sql(self.schema, self.refs[s.dc], batch))
+        self.stats.digest_queries += 1
+        by_index = {dc: {int(row["i"]): row for row in rows} for dc, rows in results.items()}
+        for i, key_range in enumerate(batch):
+            self._record(key_range, {dc: int(rows[i]["n"]) for dc, rows in by_index.items()},
+                         {dc: rows[i]["d"] for dc, rows in by_index.items()})
+
+    def _record(self, key_range: KeyRange, counts: dict[str, int], texts: Mapping[str, str | bytes | None],
+                depth: int = 0) -> None:
+        """Compare one range's lists (on the helper thread); a list cut short is listed again in parts."""
         truncated = [dc for dc, text in texts.items() if digests.count(text) != counts[dc]]
         if truncated:
             # GROUP_CONCAT hit max_allowed_packet: split on the fullest DC's keys and list the parts.
@@ -116,37 +147,44 @@ class Walk:
                                f"on {truncated[0]}")
             for part in parts:
                 self._digest(part, depth + 1)
-            return counts
+            return
         self.stats.leaves += 1
         first = texts[self.pool.reference]
         if any(text != first for text in texts.values()):
             self._comparisons.append(self._comparer.submit(_compare_lists, texts))
-        return counts
 
     def _found(self, upto: int | None = None) -> int:
         """Differing keys found by the comparisons started before index `upto` (waits for them)."""
         return sum(len(f.result()) for f in self._comparisons[:upto])
 
-    # --- locating differences inside a differing range ----------------------------------------
-    def _locate(self, key_range: KeyRange, counts: dict[str, int], depth: int = 0) -> None:
-        largest = max(counts.values())
-        if largest <= min(self.tuning.leaf_rows, self.digest_cap) or depth >= self.tuning.max_depth:
-            self._digest(key_range)
-            return
-        parts = self.space.split(key_range, counts, self.tuning.fanout)
-        if len(parts) < 2:
-            self._digest(key_range)
-            return
-        self.stats.bisections += 1
-        summaries, _ = self._hash(parts)
-        differing = [i for i, s in enumerate(summaries) if _differ(s)]
-        dense = len(differing) * 2 > len(parts)
-        for i in differing:
-            part_counts = {dc: s[0] for dc, s in summaries[i].items()}
-            if dense and max(part_counts.values()) <= self.digest_cap:
-                self._digest(parts[i])
-            else:
-                self._locate(parts[i], part_counts, depth + 1)
+    # --- locating differences inside differing ranges ---------------------------------------
+    def _locate(self, differing: list[tuple[KeyRange, dict[str, int]]], depth: int = 0) -> None:
+        """Find the keys of differing (range, per-DC rows) pairs: list the small ones together, split the others
+        and descend, one level at a time, into their differing parts."""
+        to_list: list[tuple[KeyRange, int]] = []
+        deeper: list[tuple[KeyRange, dict[str, int]]] = []
+        for key_range, counts in differing:
+            largest = max(counts.values())
+            parts = [key_range]
+            if largest > min(self.tuning.leaf_rows, self.digest_cap) and depth < self.tuning.max_depth:
+                parts = self.space.split(key_range, counts, self.tuning.fanout)
+            if len(parts) < 2:
+                to_list.append((key_range, largest))
+                continue
+            self.stats.bisections += 1
+            summaries, _ = self._hash(parts)
+            inner = [(part, {dc: s[0] for dc, s in summary.items()})
+                     for part, summary in zip(parts, summaries, strict=True) if _differ(summary)]
+            dense = len(inner) * 2 > len(parts)   # most parts differ: list them now rather than split further
+            for part, part_counts in inner:
+                most = max(part_counts.values())
+                if dense and most <= self.digest_cap:
+                    to_list.append((part, most))
+                else:
+                    deeper.append((part, part_counts))
+        self._digest_many(to_list)
+        if deeper:
+            self._locate(deeper, depth + 1)
 
     # --- the top level -----------------------------------------------------------------------
     def _branches(self, size: int) -> int:
@@ -164,9 +202,8 @@ class Walk:
         parts = self.space.split(chunk, {self.pool.reference: rows}, self._branches(rows))
         summaries, seconds = self._hash(parts)
         counts = {dc: sum(s[dc][0] for s in summaries) for dc in self.pool.sessions}
-        for part, summary in zip(parts, summaries, strict=True):
-            if _differ(summary):
-                self._locate(part, {dc: s[0] for dc, s in summary.items()})
+        self._locate([(part, {dc: s[0] for dc, s in summary.items()})
+                      for part, summary in zip(parts, summaries, strict=True) if _differ(summary)])
         return counts, seconds
 
     def run(self) -> set[str]:

@@ -11,7 +11,15 @@ import pytest
 from lab.checker.keyspace import IndexSpace, IntegerSpace
 from lab.checker.planner import Tuning, branches
 from lab.checker.schema import Column, TableRef, TableSchema
-from lab.checker.sqlgen import KeyRange, chunk_hash_sql, chunk_hashes_sql, range_predicate, row_hash
+from lab.checker.sqlgen import (
+    KeyRange,
+    chunk_hash_sql,
+    chunk_hashes_sql,
+    digest_sql,
+    digests_sql,
+    range_predicate,
+    row_hash,
+)
 
 REF = TableRef("lab", "t")
 ID = Column("id", "int", False)
@@ -46,6 +54,14 @@ def test_one_query_sums_every_range_with_the_same_row_hash_and_numbers_them() ->
     # the single-range query sums exactly the same thing
     single = chunk_hash_sql(SCHEMA, REF, ranges[1])
     assert single.removeprefix("SELECT ") in branches_sql[1]
+
+
+def test_one_query_lists_several_ranges_each_as_its_own_digest_and_numbers_them() -> None:
+    ranges = [KeyRange((1,), (5,)), KeyRange((40,), (44,)), KeyRange((90,), None)]
+    branches_sql = digests_sql(SCHEMA, REF, ranges).split(" UNION ALL ")
+    assert len(branches_sql) == 3
+    for i, (branch, key_range) in enumerate(zip(branches_sql, ranges, strict=True)):
+        assert branch == f"SELECT {i} AS i, " + digest_sql(SCHEMA, REF, key_range).removeprefix("SELECT ")
 
 
 def test_only_integer_key_spaces_split_without_queries() -> None:
