@@ -112,11 +112,13 @@ class Walk:
         return counts
 
     def _digest_many(self, ranges: list[tuple[KeyRange, int]]) -> None:
-        """List (range, most rows on a DC) pairs, as many per query as `max_branches` and the digest cap allow."""
+        """List (range, most rows on a DC) pairs, as many per query as `max_branches` allows and with no more rows
+        than one chunk (so a batch's lists take no more memory than a listed chunk's) or one list may hold."""
         batch: list[KeyRange] = []
         rows = 0
+        most = min(self.digest_cap, self.sizer.size)
         for key_range, count in ranges:
-            if batch and (len(batch) >= self.tuning.max_branches or rows + count > self.digest_cap):
+            if batch and (len(batch) >= self.tuning.max_branches or rows + count > most):
                 self._digest_batch(batch)
                 batch, rows = [], 0
             batch.append(key_range)
