@@ -96,6 +96,23 @@ def wire(source: Server, replica: Server, link: LinkSpec, replication_user: str,
         statements.append(dialect.set_parallel_workers(link.parallel_workers))
     statements += [dialect.change_source(spec), dialect.start_replica()]
     replica.execute(*statements)
+    await_receiver(replica)
+
+
+RECEIVER_SETTLE_S = 5.0   # longest wait for a started receiver to connect
+
+
+def await_receiver(replica: Server, settle: float = RECEIVER_SETTLE_S) -> None:
+    """Return once the replica's receiver is connected ('Yes'), has failed to connect, or `settle` has passed.
+
+    MariaDB's receiver goes from 'Connecting' through 'Preparing' to 'Yes' after START SLAVE. A caller that
+    returned in between left a link that was neither running nor stopped: fresh-clone CI caught it after
+    heals, and after a reset (a lab is caught up at once when nothing was written, whatever its receivers
+    do). Bounded: a receiver whose source is unreachable stays 'Connecting' until its attempt fails."""
+    deadline = time.monotonic() + settle
+    while (status := link_status(replica)) is not None and status.io_running != "Yes" \
+            and not status.last_io_errno and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 class Sessions:

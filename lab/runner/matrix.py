@@ -257,8 +257,7 @@ class Matrix:
         """One cell on a lab of its flavor and topology; a cell that fails is recorded, and the run goes on."""
         try:
             started = time.monotonic()
-            reused = self.lab is not None and self.lab_key == (parameters["flavor"], parameters["topology"])
-            lab = self.lab_for(parameters)
+            lab, reused = self.lab_for(parameters)
             prepared = round(time.monotonic() - started, 2)
             self.history.start_cell(cell, parameters)
             if lab.format_outcome is not None and not lab.format_outcome.runs:
@@ -276,11 +275,12 @@ class Matrix:
             self.down()
             return outcome
 
-    def lab_for(self, parameters: dict[str, str]) -> Lab:
+    def lab_for(self, parameters: dict[str, str]) -> tuple[Lab, bool]:
+        """The lab for the cell's flavor and topology, and whether it was already up (then it is only reset)."""
         key = (parameters["flavor"], parameters["topology"])
         if self.lab is not None and key == self.lab_key:
             self.lab.reset(binlog_format=parameters["binlog_format"])
-            return self.lab
+            return self.lab, True
         self.down()
         wanted = parameters["binlog_format"]
         path = topo.find(parameters["topology"])
@@ -301,7 +301,7 @@ class Matrix:
             self.lab, self.lab_key = Lab.up(own, name=name, progress=lambda _m: None), key
             self.lab.note_start_format(wanted, formats.start_refusal(str(refusal)))
         self.directory.note_servers(parameters["flavor"], [s.dialect.label for s in self.lab.servers.values()])
-        return self.lab
+        return self.lab, False
 
     def down(self) -> None:
         if self.lab is not None:
