@@ -161,10 +161,10 @@ class Walk:
 
     # --- locating differences inside differing ranges ---------------------------------------
     def _locate(self, differing: list[tuple[KeyRange, dict[str, int]]], depth: int = 0) -> None:
-        """Find the keys of differing (range, per-DC rows) pairs: list the small ones together, split the others
-        and descend, one level at a time, into their differing parts."""
+        """Find the keys of differing (range, per-DC rows) pairs, one level at a time: list the small ones together,
+        split the others, hash all their parts together, and descend into the differing parts."""
         to_list: list[tuple[KeyRange, int]] = []
-        deeper: list[tuple[KeyRange, dict[str, int]]] = []
+        split: list[list[KeyRange]] = []   # the parts of each range that is split, hashed all in one go below
         for key_range, counts in differing:
             largest = max(counts.values())
             parts = [key_range]
@@ -172,11 +172,15 @@ class Walk:
                 parts = self.space.split(key_range, counts, self.tuning.fanout)
             if len(parts) < 2:
                 to_list.append((key_range, largest))
-                continue
-            self.stats.bisections += 1
-            summaries, _ = self._hash(parts)
+            else:
+                split.append(parts)
+        self.stats.bisections += len(split)
+        summaries = iter(self._hash([part for parts in split for part in parts])[0] if split else [])
+        deeper: list[tuple[KeyRange, dict[str, int]]] = []
+        for parts in split:
+            mine = [next(summaries) for _ in parts]
             inner = [(part, {dc: s[0] for dc, s in summary.items()})
-                     for part, summary in zip(parts, summaries, strict=True) if _differ(summary)]
+                     for part, summary in zip(parts, mine, strict=True) if _differ(summary)]
             dense = len(inner) * 2 > len(parts)   # most parts differ: list them now rather than split further
             for part, part_counts in inner:
                 most = max(part_counts.values())
