@@ -7,6 +7,8 @@ each table size the rows are generated on both DCs with the binary log off (chec
 for each point (size, differing keys, spread) the differences are seeded on dc2 and undone after
 the point (checker_common.seed / restore), so one load serves every point of that size. Timed per point:
   checker   lab.checker.compare_table, in a child process (its own peak RSS, VmHWM);
+  lanes     the same with --parallel lanes (default 2, reladiff's threads per DC): as many queries
+            per server at once as reladiff sends;
   floor     one strong-hash full scan of both DCs in parallel (the checker's own row hash);
   pt        pt-table-checksum, then pt-table-sync --print on the flagged ranges (where it runs);
   reladiff  reladiff's hashdiff over every column (child process; MD5 is loaded on MySQL for it).
@@ -39,6 +41,7 @@ from curves_verdicts import (
     CHECKER,
     DIFFS,
     FLOOR,
+    LANES,
     PT_CHECKSUM,
     PT_SYNC,
     RELADIFF,
@@ -91,9 +94,9 @@ class Curves:
             finally:
                 common.restore(self.lab, rows, groups)
 
-    def _checker(self, tuning: dict | None = None) -> tuple[float, dict]:
+    def _checker(self, tuning: dict | None = None, parallel: int = 1) -> tuple[float, dict]:
         payload = {"endpoints": common.endpoints_json(self.endpoints),
-                   "tuning": self.args.tuning if tuning is None else tuning}
+                   "tuning": self.args.tuning if tuning is None else tuning, "parallel": parallel}
         figures = common.in_subprocess("--checker-worker", payload)
         return figures["seconds"], figures
 
@@ -118,6 +121,14 @@ class Curves:
             self.add(point, BASELINE, seconds, floor=floor_s, seeded=seeded, found=set(runs[-1][1]["keys"]),
                      peak_rss_mb=max(r[1]["peak_rss_mb"] for r in runs), note=f"tuning {self.args.baseline}")
             common.say(f"  checker with {self.args.baseline}: {seconds:.2f}s ({seconds / floor_s:.2f}x floor)")
+        if self.args.parallel > 1:
+            runs = [self._checker(parallel=self.args.parallel) for _ in range(self.args.repeat)]
+            seconds = statistics.median(r[0] for r in runs)
+            stats = runs[-1][1]["stats"]
+            self.add(point, LANES, seconds, floor=floor_s, seeded=seeded, found=set(runs[-1][1]["keys"]),
+                     peak_rss_mb=max(r[1]["peak_rss_mb"] for r in runs),
+                     note=f"--parallel {self.args.parallel}: {stats['lanes']} lanes, {stats['chunks']} chunks")
+            common.say(f"  checker in {stats['lanes']} lanes: {seconds:.2f}s ({seconds / floor_s:.2f}x floor)")
         if "pt" in self.args.tools:
             self._percona(point, seeded, floor_s)
         else:
@@ -168,7 +179,7 @@ class Curves:
 
 # --- output ------------------------------------------------------------------------------------
 STYLE = {CHECKER: ("#1f77b4", "o"), FLOOR: ("#7f7f7f", "s"), PT_SYNC: ("#d62728", "^"), RELADIFF: ("#2ca02c", "D"),
-         BASELINE: ("#9ecae1", "x")}
+         BASELINE: ("#9ecae1", "x"), LANES: ("#17becf", "v")}
 
 
 def plot(path: Path, records: list[dict], title: str) -> Path:
@@ -216,6 +227,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tools", default="pt,reladiff", help="peers to run besides checker and floor: pt, reladiff")
     parser.add_argument("--percona-bin", help="directory of the percona-toolkit to use (default: the one on PATH)")
     parser.add_argument("--reladiff-threads", type=int, default=2)
+    parser.add_argument("--parallel", type=int, default=2,
+                        help="also time the checker in this many lanes (row 'checker lanes'; reladiff's threads "
+                             "per DC by default); 1 leaves the row out")
     parser.add_argument("--tool-timeout", type=float, default=180.0, help="seconds a peer may take per point")
     parser.add_argument("--checker-tuning", default="{}", metavar="JSON",
                         help='lab.checker.Tuning fields for the checker, e.g. \'{"max_branches": 1}\' (A/B runs)')

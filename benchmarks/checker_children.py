@@ -50,7 +50,8 @@ def checker(payload: dict) -> dict:
     endpoints = endpoints_from(payload["endpoints"])
     before = peak_mb()
     started = time.monotonic()
-    result = compare_table(endpoints, f"lab.{TABLE}", tuning=Tuning(**(payload.get("tuning") or {})))
+    result = compare_table(endpoints, f"lab.{TABLE}", tuning=Tuning(**(payload.get("tuning") or {})),
+                           parallel=payload.get("parallel", 1))
     seconds = time.monotonic() - started
     return {"seconds": seconds, "peak_rss_mb": peak_mb(), "rss_before_mb": before,
             "keys": sorted(int(key[0]) for key in result.keys),

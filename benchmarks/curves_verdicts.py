@@ -15,7 +15,8 @@ SPREADS = ("random", "clustered")
 CHECKER, FLOOR, PT_CHECKSUM, PT_SYNC, RELADIFF = "checker", "floor", "pt-table-checksum", "pt-table-checksum+sync", \
     "reladiff"
 BASELINE = "checker baseline"   # the checker with other Tuning (--baseline-tuning), for A/B runs
-TOOLS = (CHECKER, FLOOR, PT_CHECKSUM, PT_SYNC, RELADIFF, BASELINE)
+LANES = "checker lanes"         # the checker with --parallel lanes (several queries per server at once)
+TOOLS = (CHECKER, FLOOR, PT_CHECKSUM, PT_SYNC, RELADIFF, BASELINE, LANES)
 COLUMNS = ("date", "flavor", "rows", "diffs", "spread", "tool", "status", "seconds", "x_floor", "found_all",
            "missed", "false_keys", "peak_rss_mb", "note")
 RSS_LIMIT_MB, RSS_AT_ROWS = 200, 10_000_000
@@ -72,12 +73,12 @@ def _ran(record: dict | None) -> bool:
     return record is not None and record["status"] in ("ran", "timed out") and record["seconds"] is not None
 
 
-def floor_verdict(records: list[dict]) -> Verdict:
-    target = "checker <= 1.2x floor at <= 1 % differing, <= 2x at 10 %"
+def floor_verdict(records: list[dict], tool: str = CHECKER) -> Verdict:
+    target = f"{tool} <= 1.2x floor at <= 1 % differing, <= 2x at 10 %"
     checks = []
     for point, tools in by_point(records).items():
         limit = speed_limit(point.rows, point.diffs)
-        checker, floor = tools.get(CHECKER), tools.get(FLOOR)
+        checker, floor = tools.get(tool), tools.get(FLOOR)
         if limit is not None and _ran(checker) and _ran(floor):
             checks.append((point, checker["seconds"] / floor["seconds"], limit, checker["seconds"], floor["seconds"]))
     if not checks:
@@ -92,12 +93,12 @@ def floor_verdict(records: list[dict]) -> Verdict:
                                   f"{limit}x at {point.label}: over by {ratio - limit:.2f}x ({a - limit * b:.2f} s)")
 
 
-def peer_verdict(records: list[dict], peer: str) -> Verdict:
+def peer_verdict(records: list[dict], peer: str, tool: str = CHECKER) -> Verdict:
     """Faster than `peer` at every point where the peer ran, and the checker missing no key there."""
-    target = f"checker faster than {peer}, zero missed keys"
+    target = f"{tool} faster than {peer}, zero missed keys"
     compared, misses, why = 0, [], ""
     for point, tools in by_point(records).items():
-        checker, other = tools.get(CHECKER), tools.get(peer)
+        checker, other = tools.get(tool), tools.get(peer)
         if not _ran(other) or not _ran(checker):
             why = why or (other or {}).get("note", "")
             continue
@@ -129,8 +130,13 @@ def rss_verdict(records: list[dict]) -> Verdict:
 
 
 def verdicts(records: list[dict]) -> list[Verdict]:
-    return [floor_verdict(records), peer_verdict(records, RELADIFF), peer_verdict(records, PT_SYNC),
-            rss_verdict(records)]
+    """The targets for the checker as it runs by default (one query per server at a time), and, where the run
+    measured it, again for the checker in lanes (as many queries per server as reladiff's threads)."""
+    found = [floor_verdict(records), peer_verdict(records, RELADIFF), peer_verdict(records, PT_SYNC),
+             rss_verdict(records)]
+    if any(r["tool"] == LANES for r in records):
+        found += [floor_verdict(records, LANES), peer_verdict(records, RELADIFF, LANES)]
+    return found
 
 
 def record(flavor: str, point: Point, tool: str, seconds: float | None, *, status: str = "ran",
@@ -165,16 +171,16 @@ def _cell(tools: dict[str, dict], tool: str) -> str:
 
 def table(records: list[dict]) -> str:
     """Plain text: per point the floor, then each tool's seconds, ratio to the floor and keys missed (m)."""
-    baseline = any(r["tool"] == BASELINE for r in records)
+    extra = [tool for tool in (BASELINE, LANES) if any(r["tool"] == tool for r in records)]
     head = (f"{'rows':>10} {'diffs':>7} {'spread':9} {'floor s':>8} | {'checker s, x floor, missed':>22} "
             f"{'RSS MB':>6} | {'pt+sync':>22} | {'reladiff':>22}")
-    head += f" | {'checker baseline':>22}" if baseline else ""
+    head += "".join(f" | {tool:>22}" for tool in extra)
     lines = [head, "-" * len(head)]
     for point, tools in by_point(records).items():
         floor = tools.get(FLOOR, {}).get("seconds")
         rss = tools.get(CHECKER, {}).get("peak_rss_mb")
         lines.append(f"{point.rows:>10,} {point.diffs:>7,} {point.spread:9} {floor or 0:8.2f} | "
                      f"{_cell(tools, CHECKER)} {rss or 0:6.0f} | {_cell(tools, PT_SYNC)} | {_cell(tools, RELADIFF)}"
-                     + (f" | {_cell(tools, BASELINE)}" if baseline else ""))
+                     + "".join(f" | {_cell(tools, tool)}" for tool in extra))
     notes = sorted({r["note"] for r in records if r["status"] == "not run"})
     return "\n".join(lines + [f"  {n}" for n in notes])

@@ -7,7 +7,8 @@
 
 Modules, one job each: schema (introspection), sqlgen and literals (SQL text), session
 (connections, snapshots, positions), planner (chunk size, hash-vs-list decisions), keyspace
-(where chunks are cut), walk (chunks and bisection), digests (list comparison), rows (row fetch
+(where chunks are cut), walk (chunks and bisection), lanes (walks over parts of the key
+space at once), digests (list comparison), rows (row fetch
 and classification), divergences (the diverged keys, held column-wise), result (DataFrames),
 repair (winner policies and SQL), report (before/after), targets and output (what the CLI reads
 and prints).

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
+from lab.checker import keyspace, lanes
 from lab.checker import rows as rowdiff
 from lab.checker import schema as tables
 from lab.checker.planner import Tuning
@@ -15,6 +16,7 @@ from lab.checker.result import CheckResult
 from lab.checker.session import DCPool, DCSession
 from lab.checker.walk import Walk
 from lab.db.sql import Endpoint
+from lab.errors import LabError
 
 
 class _GCPause:
@@ -62,7 +64,7 @@ def _estimated_rows(session: DCSession, ref: tables.TableRef) -> int | None:
 
 def compare_table(endpoints: Mapping[str, Endpoint], table: str, *, snapshot: bool = True,
                   chunk_time: float = 0.5, progress: Callable[[str], None] | None = None,
-                  tuning: Tuning | None = None) -> CheckResult:
+                  tuning: Tuning | None = None, parallel: int = 1) -> CheckResult:
     """Compare `table` on every DC directly (nothing is replayed through replication).
 
     The first DC is the reference: chunk boundaries are walked on its primary key and every
@@ -74,47 +76,64 @@ def compare_table(endpoints: Mapping[str, Endpoint], table: str, *, snapshot: bo
     Tables without a primary key are refused with a LabError (rows are matched by primary key;
     a multiset comparison would give no key to repair by). Column names and the primary key must
     match on every DC. `chunk_time` is the target seconds per chunk query; `tuning` exposes the
-    walk's other knobs (tests use it to force each code path).
+    walk's other knobs (tests use it to force each code path). `parallel` lanes walk parts of the key
+    space at once, on a session per DC each, all on one snapshot (see `lanes`; integer keys only,
+    others are walked in one lane): up to `parallel` queries per server at a time.
     """
+    if parallel < 1:
+        raise LabError(f"--parallel {parallel}: give 1 or more (lanes walked at once, each a query per server)")
     with gc_paused():
         return _compare(endpoints, table, snapshot=snapshot, chunk_time=chunk_time, progress=progress,
-                        tuning=tuning or Tuning())
+                        tuning=tuning or Tuning(), parallel=parallel)
 
 
 def _compare(endpoints: Mapping[str, Endpoint], table: str, *, snapshot: bool, chunk_time: float,
-             progress: Callable[[str], None] | None, tuning: Tuning) -> CheckResult:
+             progress: Callable[[str], None] | None, tuning: Tuning, parallel: int) -> CheckResult:
     started = time.monotonic()
     refs = {dc: tables.TableRef.parse(table, ep.database) for dc, ep in endpoints.items()}
     phases: dict[str, float] = {}   # wall seconds per phase: where a slow check spends its time
-    with DCPool.open(endpoints, snapshot=snapshot, read_timeout=max(60.0, chunk_time * 40)) as pool:
+    pools = DCPool.open_lanes(endpoints, parallel, snapshot=snapshot, read_timeout=max(60.0, chunk_time * 40),
+                              tables={dc: ref.sql for dc, ref in refs.items()})
+    pool = pools[0]
+    try:
         schema = tables.reconcile(pool.map(lambda s: _introspect(s, refs[s.dc])))
         estimate = _estimated_rows(pool.sessions[pool.reference], refs[pool.reference])
-        walk = Walk(pool, schema, refs, chunk_time=chunk_time, tuning=tuning, progress=progress,
-                    estimated_rows=estimate)
+        bounds = keyspace.lane_bounds(pool, schema, refs, parallel)
+        for idle in pools[len(bounds):]:   # keys that cannot be cut cheaply: one lane
+            idle.close()
+        pools = pools[:len(bounds)]
+        walks = [Walk(lane, schema, refs, chunk_time=chunk_time, tuning=tuning, bounds=part)
+                 for lane, part in zip(pools, bounds, strict=True)]
         phases["open"] = time.monotonic() - started
-        keys = sorted(walk.run())
+        keys = sorted(lanes.walk_all(walks, progress, str(refs[pool.reference]), estimate))
         phases["walk"] = time.monotonic() - started - phases["open"]
         divergences = rowdiff.collect(pool, schema, refs, keys, tuning.fetch_batch, snapshot=snapshot)
         phases["rows"] = time.monotonic() - started - phases["open"] - phases["walk"]
         dcs = list(pool.sessions)
         read_at = {dc: s.read_at for dc, s in pool.sessions.items()}
+        walked = lanes.merged_stats(walks)
+        sessions = {dc: [lane.sessions[dc] for lane in pools] for dc in dcs}
         stats = {
-            "chunks": walk.stats.chunks,
-            "leaves_fetched": walk.stats.leaves,
-            "hash_queries": walk.stats.hash_queries,
-            "digest_queries": walk.stats.digest_queries,
-            "bisections": walk.stats.bisections,
-            "mode_switches": walk.stats.mode_switches,
-            "final_chunk_rows": walk.sizer.size,
+            "chunks": walked.chunks,
+            "leaves_fetched": walked.leaves,
+            "hash_queries": walked.hash_queries,
+            "digest_queries": walked.digest_queries,
+            "bisections": walked.bisections,
+            "mode_switches": walked.mode_switches,
+            "final_chunk_rows": max(walk.sizer.size for walk in walks),
             "candidate_keys": len(keys),
-            "rows_scanned": dict(walk.stats.rows_scanned),
-            "queries": {dc: s.queries for dc, s in pool.sessions.items()},
-            "query_seconds": {dc: round(s.seconds, 3) for dc, s in pool.sessions.items()},
+            "rows_scanned": dict(walked.rows_scanned),
+            "lanes": len(walks),
+            "queries": {dc: sum(s.queries for s in mine) for dc, mine in sessions.items()},
+            "query_seconds": {dc: round(sum(s.seconds for s in mine), 3) for dc, mine in sessions.items()},
             "read_at_exact": {dc: s.read_at_exact for dc, s in pool.sessions.items()},
             "snapshot": snapshot,
             "flavors": {dc: s.dialect.label for dc, s in pool.sessions.items()},
             "phase_seconds": {name: round(seconds, 3) for name, seconds in phases.items()},
         }
+    finally:
+        for lane in pools:
+            lane.close()
     framing = time.monotonic()
     result = CheckResult(str(refs[dcs[0]]), dcs, schema.key_names, schema.column_names, divergences, read_at, stats,
                          tables={dc: str(ref) for dc, ref in refs.items()})

@@ -97,13 +97,13 @@ class IntegerSpace:
 
     @classmethod
     def open(cls, pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], probe_rows: int,
-             growth: float) -> IntegerSpace:
-        """Key bounds over every DC (index ends, cheap) and the density of the reference's first rows."""
-        name = quote(schema.key_names[0])
-        bounds = pool.run_each(lambda s: f"SELECT MIN({name}) AS lo, MAX({name}) AS hi FROM {refs[s.dc].sql}")
-        lows = [int(r[0]["lo"]) for r in bounds.values() if r[0]["lo"] is not None]
-        highs = [int(r[0]["hi"]) for r in bounds.values() if r[0]["hi"] is not None]
-        low, high = min(lows, default=None), max(highs, default=None)
+             growth: float, within: KeyRange | None = None) -> IntegerSpace:
+        """Key bounds over every DC (index ends, cheap), cut to `within` (a lane's part of the key space), and
+        the density of the reference's first rows there."""
+        low, high = integer_bounds(pool, schema, refs)
+        if within is not None and low is not None and high is not None:
+            low = low if within.lo is None else max(low, within.lo[0])
+            high = high if within.hi is None else min(high, within.hi[0] - 1)
         reference = pool.sessions[pool.reference]
         density = 1.0
         if low is not None:
@@ -164,8 +164,41 @@ class IntegerSpace:
             self.density /= self.growth
 
 
+def integer_bounds(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef]) -> tuple[int | None, int | None]:
+    """The lowest and highest key over every DC, from the ends of the primary key (None: every DC is empty)."""
+    name = quote(schema.key_names[0])
+    bounds = pool.run_each(lambda s: f"SELECT MIN({name}) AS lo, MAX({name}) AS hi FROM {refs[s.dc].sql}")
+    lows = [int(r[0]["lo"]) for r in bounds.values() if r[0]["lo"] is not None]
+    highs = [int(r[0]["hi"]) for r in bounds.values() if r[0]["hi"] is not None]
+    return min(lows, default=None), max(highs, default=None)
+
+
+def splits_cheaply(schema: TableSchema) -> bool:
+    """Is the key space cut by arithmetic (`IntegerSpace`), with no query per cut?"""
+    return len(schema.key) == 1 and schema.key[0].kind is Kind.INTEGER
+
+
+def lane_bounds(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], wanted: int) -> list[KeyRange]:
+    """The key space cut into up to `wanted` ranges of equal key span, one per lane; one range covering
+    everything when the keys are not integers (each cut would be an index walk) or are too few.
+    The first range is open below and the last open above, so keys written later are not missed."""
+    if wanted < 2 or not splits_cheaply(schema):
+        return [KeyRange()]
+    return split_span(*integer_bounds(pool, schema, refs), wanted)
+
+
+def split_span(low: int | None, high: int | None, wanted: int) -> list[KeyRange]:
+    """Keys low..high in `wanted` ranges of equal span, open at both outer ends (one range if too few keys)."""
+    if low is None or high is None or wanted < 2 or high - low + 1 < 2 * wanted:
+        return [KeyRange()]
+    cuts = [(low + (high - low + 1) * i // wanted,) for i in range(1, wanted)]
+    return _ranges(KeyRange(), cuts)
+
+
 def for_table(pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], probe_rows: int,
-              growth: float) -> KeySpace:
-    if len(schema.key) == 1 and schema.key[0].kind is Kind.INTEGER:
-        return IntegerSpace.open(pool, schema, refs, probe_rows, growth)
+              growth: float, within: KeyRange | None = None) -> KeySpace:
+    if splits_cheaply(schema):
+        return IntegerSpace.open(pool, schema, refs, probe_rows, growth, within)
+    if within is not None and within != KeyRange():
+        raise ValueError("only integer keys are walked in lanes")
     return IndexSpace(pool, schema, refs)

@@ -2,6 +2,10 @@
 
 Every query for a DC goes through its one connection, so each server runs at most one checker
 query at a time (bounded load) and, with a snapshot, every query sees the same consistent state.
+A check in `lanes` (`DCPool.open_lanes`) has one such connection per DC per lane; their snapshots
+are started while the table is held under `LOCK TABLES ... READ` by one more connection, so every
+lane reads the same state of the table (MySQL cannot hand one snapshot to several connections; this
+is how mydumper shares one between its threads), and the lock is released at once.
 The position a DC was read at is:
 - MariaDB: exact, from the snapshot's own `binlog_snapshot_file/position` (as a GTID position
   via BINLOG_GTID_POS when GTIDs exist);
@@ -12,8 +16,9 @@ The position a DC was read at is:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -25,6 +30,7 @@ from lab.errors import LabError
 
 T = TypeVar("T")
 SNAPSHOT_ATTEMPTS = 5
+LOCK_WAIT_SECONDS = 10   # how long the lock that shares a snapshot between lanes may wait for writers
 BINLOG_OFF = "(binlog off)"
 
 
@@ -119,6 +125,28 @@ class DCSession:
             pass
 
 
+@contextmanager
+def _read_lock(dc: str, endpoint: Endpoint, table: str, lanes: int) -> Iterator[None]:
+    """`table` held under LOCK TABLES ... READ on a connection of its own: readers go on, writers wait."""
+    try:
+        connection = endpoint.connect(database="", timeout=10.0)
+    except pymysql.err.MySQLError as exc:
+        raise LabError(f"{dc}: cannot connect to {endpoint!r}: {exc.args[-1]}") from None
+    try:
+        try:
+            query(connection, f"SET SESSION lock_wait_timeout = {LOCK_WAIT_SECONDS}")
+            query(connection, f"LOCK TABLES {table} READ")
+        except pymysql.err.MySQLError as exc:
+            raise LabError(f"{dc}: --parallel {lanes} shares one snapshot by locking {table} for reading a moment, "
+                           f"which failed: {exc.args[-1]}; give --parallel 1, or --no-snapshot") from None
+        yield
+    finally:
+        with suppress(pymysql.err.MySQLError):
+            query(connection, "UNLOCK TABLES")   # answered once released (a disconnect releases it later)
+        with suppress(pymysql.err.MySQLError):
+            connection.close()
+
+
 class DCPool:
     """The sessions of every DC, plus a thread per DC so their queries run in parallel."""
 
@@ -129,28 +157,54 @@ class DCPool:
 
     @classmethod
     def open(cls, endpoints: Mapping[str, Endpoint], *, snapshot: bool, read_timeout: float) -> DCPool:
+        return cls.open_lanes(endpoints, 1, snapshot=snapshot, read_timeout=read_timeout, tables={})[0]
+
+    @classmethod
+    def open_lanes(cls, endpoints: Mapping[str, Endpoint], lanes: int, *, snapshot: bool, read_timeout: float,
+                   tables: Mapping[str, str]) -> list[DCPool]:
+        """`lanes` pools, each with its own session on every DC. With a snapshot and more than one lane, each DC's
+        `tables[dc]` (quoted name) is locked for reading while its lanes start their snapshots (module docstring):
+        every lane reads the same rows, and the first lane's session knows where they were read."""
         if not endpoints:
             raise LabError("compare_table: no endpoints given")
-        with ThreadPoolExecutor(max_workers=len(endpoints)) as executor:
-            futures = {dc: executor.submit(DCSession.open, dc, ep, read_timeout) for dc, ep in endpoints.items()}
+        wanted = [(lane, dc, ep) for lane in range(lanes) for dc, ep in endpoints.items()]
+        with ThreadPoolExecutor(max_workers=len(wanted)) as executor:
+            futures = {(lane, dc): executor.submit(DCSession.open, dc, ep, read_timeout) for lane, dc, ep in wanted}
             opened, failure = {}, None
-            for dc, future in futures.items():
+            for where, future in futures.items():
                 try:
-                    opened[dc] = future.result()
+                    opened[where] = future.result()
                 except LabError as exc:
                     failure = failure or exc
         if failure:  # close what did open; never compare with a DC missing
             for session in opened.values():
                 session.close()
             raise failure
-        pool = cls(opened)
+        pools = [cls({dc: opened[lane, dc] for dc in endpoints}) for lane in range(lanes)]
+        first, others = pools[0], pools[1:]
+
+        def start(session: DCSession) -> None:
+            if not snapshot:
+                session.read_without_snapshot()
+                for pool in others:
+                    pool.sessions[session.dc].read_without_snapshot()
+            elif not others:
+                session.start_snapshot()
+            else:
+                with _read_lock(session.dc, endpoints[session.dc], tables[session.dc], lanes):
+                    session.start_snapshot()
+                    for pool in others:
+                        lane = pool.sessions[session.dc]
+                        lane.run("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+                        lane.read_at, lane.read_at_exact = session.read_at, session.read_at_exact
+
         try:
-            # start every snapshot at (nearly) the same moment
-            pool.map(lambda s: s.start_snapshot() if snapshot else s.read_without_snapshot())
+            first.map(start)   # start every snapshot at (nearly) the same moment
         except BaseException:
-            pool.close()
+            for pool in pools:
+                pool.close()
             raise
-        return pool
+        return pools
 
     def submit(self, function: Callable[[DCSession], T], dcs: list[str] | None = None) -> dict[str, Future[T]]:
         """Start `function` on each DC's session, in its DC's thread; the futures in DC order. Submit again

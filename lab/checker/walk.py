@@ -22,7 +22,7 @@ Whole rows are fetched afterwards, only for the differing keys (rows.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -33,7 +33,6 @@ from lab.checker.session import DCPool, DCSession
 from lab.checker.sqlgen import KeyRange
 from lab.errors import LabError
 
-PROGRESS_EVERY = 1.0  # seconds between progress messages
 Summary = tuple[int, object]  # (COUNT(*), SUM of row hashes)
 
 
@@ -62,22 +61,22 @@ def _compare_lists(texts: Mapping[str, str | bytes | None]) -> set[str]:
 
 
 class Walk:
+    """One walk over `bounds` of the key space (all of it by default) on one pool's sessions; the lanes of
+    a parallel check are walks over adjacent bounds, each on a pool of its own (see `lanes.py`)."""
+
     def __init__(self, pool: DCPool, schema: TableSchema, refs: dict[str, TableRef], *, chunk_time: float,
-                 tuning: Tuning, progress: Callable[[str], None] | None, estimated_rows: int | None) -> None:
+                 tuning: Tuning, bounds: KeyRange | None = None) -> None:
         self.pool, self.schema, self.refs = pool, schema, refs
         self.tuning = tuning
-        self.progress = progress
-        self.estimated_rows = estimated_rows
+        self.bounds = bounds or KeyRange()
         min_packet = min(s.max_packet for s in pool.sessions.values())
         self.digest_cap = digest_row_cap(min_packet, _key_chars(schema))
-        self.space = keyspace.for_table(pool, schema, refs, tuning.initial_rows, tuning.max_growth)
+        self.space = keyspace.for_table(pool, schema, refs, tuning.initial_rows, tuning.max_growth, self.bounds)
         self.sizer = ChunkSizer(chunk_time, tuning)
         self.modes = ModeChooser(tuning)
         self.stats = WalkStats(rows_scanned=dict.fromkeys(pool.sessions, 0))
         self._comparer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checker-compare")
         self._comparisons: list[Future[set[str]]] = []
-        self._last_report = time.monotonic()
-        self._reported = False
 
     # --- queries ---------------------------------------------------------------------------
     def _hash(self, ranges: list[KeyRange]) -> tuple[list[dict[str, Summary]], float]:
@@ -219,13 +218,13 @@ class Walk:
             self._comparer.shutdown(wait=True)
 
     def _run(self) -> set[str]:
-        lower: tuple | None = None
+        lower = self.bounds.lo
         previous: tuple[int, int, int] | None = None   # (rows, comparisons before, comparisons after)
         while True:
             digest_first = self.modes.mode == "digest"
             size = min(self.sizer.size, self.digest_cap) if digest_first else self.sizer.size
             cut = self.space.next_cut(lower, size)
-            chunk = KeyRange(lower, cut)
+            chunk = KeyRange(lower, self.bounds.hi if cut is None else cut)
             before = len(self._comparisons)
             started = time.monotonic()
             if digest_first:
@@ -244,7 +243,6 @@ class Walk:
                 # what a difference costs hash-first is a rescan of its sub-range: compare with listing per sub-range
                 self.modes.observe(rows_then, self._found(last) - self._found(first), self._unit(next_size))
             previous = (rows, before, len(self._comparisons))
-            self._report(final=cut is None)
             if cut is None:
                 break
             lower = cut
@@ -253,15 +251,10 @@ class Walk:
         self._comparisons.clear()   # each holds its leaf's set of keys, which would outlive the walk otherwise
         return found
 
-    def _report(self, final: bool) -> None:
-        """Progress only for walks that take a while: every PROGRESS_EVERY seconds, plus a last line."""
-        now = time.monotonic()
-        if self.progress is None or not (now - self._last_report >= PROGRESS_EVERY or (final and self._reported)):
-            return
-        self._last_report, self._reported = now, True
-        scanned = self.stats.rows_scanned[self.pool.reference]
-        total = f"/~{self.estimated_rows}" if self.estimated_rows else ""
-        self.progress(f"{self.refs[self.pool.reference]}: {scanned}{total} rows compared, "
-                      f"{sum(len(f.result()) for f in self._comparisons if f.done())} differing key(s) so far, "
-                      f"chunk {self.sizer.size} rows "
-                      f"({self.modes.mode}-first)")
+    def found_so_far(self) -> int:
+        """Differing keys of the comparisons already over (read from another thread for progress lines)."""
+        return sum(len(f.result()) for f in list(self._comparisons) if f.done())
+
+    @property
+    def scanned(self) -> int:
+        return self.stats.rows_scanned[self.pool.reference]

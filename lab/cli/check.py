@@ -105,16 +105,20 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-snapshot", is_flag=True, help="Do not read inside a consistent snapshot."),
         click.option("--chunk-time", type=float, default=0.5, show_default=True,
                      help="Target seconds per chunk query (bounds the load on each server)."),
+        click.option("--parallel", type=int, default=1, show_default=True, metavar="N",
+                     help="Walk N parts of the key space at once, on N connections per server sharing one "
+                          "snapshot (taken while the table is locked for reading a moment): up to N queries per "
+                          "server at a time. Integer primary keys only; others are walked in one part."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
-def _run_check(found: Targets, table: str, no_snapshot: bool, chunk_time: float) -> CheckResult:
+def _run_check(found: Targets, table: str, no_snapshot: bool, chunk_time: float, parallel: int) -> CheckResult:
     found.catch_up()
     return compare_table(found.endpoints, table, snapshot=not no_snapshot, chunk_time=chunk_time,
-                         progress=progress)
+                         progress=progress, parallel=parallel)
 
 
 def _emit(result: CheckResult, output_format: str, wide: bool) -> None:
@@ -139,14 +143,15 @@ def _emit(result: CheckResult, output_format: str, wide: bool) -> None:
 @json_option
 @friendly_errors
 def check(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str | None, defaults_file: str | None,
-          table: str, no_snapshot: bool, chunk_time: float, output_format: str, wide: bool, as_json: bool) -> None:
+          table: str, no_snapshot: bool, chunk_time: float, parallel: int, output_format: str, wide: bool,
+          as_json: bool) -> None:
     """Find the exact rows of TABLE that differ between DCs (exit 0 in sync, 1 diverged, 2 error).
 
     --json is --format json: the verdict, the counts and every difference, on stdout.
     """
     output_format = "json" if as_json else output_format
     found = _targets(lab_name, dc_specs, password_file, defaults_file)
-    result = _run_check(found, table, no_snapshot, chunk_time)
+    result = _run_check(found, table, no_snapshot, chunk_time, parallel)
     _emit(result, output_format, wide)
     if not result.in_sync:
         sys.exit(EXIT_DIVERGED)
@@ -172,12 +177,12 @@ def _mode(found: Targets, via: str | None, through: str) -> repairs.Mode:
 @click.option("--through", help="The DC to run through in source mode (default: the winner DC, else the first).")
 @friendly_errors
 def repair(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str | None, defaults_file: str | None,
-           table: str, no_snapshot: bool, chunk_time: float, winner_text: str, do_apply: bool, via: str | None,
-           through: str | None) -> None:
+           table: str, no_snapshot: bool, chunk_time: float, parallel: int, winner_text: str, do_apply: bool,
+           via: str | None, through: str | None) -> None:
     """Print (or --apply) SQL that makes every DC equal to a winner, then re-check."""
     policy = repairs.Policy.parse(winner_text)
     found = _targets(lab_name, dc_specs, password_file, defaults_file)
-    result = _run_check(found, table, no_snapshot, chunk_time)
+    result = _run_check(found, table, no_snapshot, chunk_time, parallel)
     if result.in_sync:
         click.echo(result.summary() + "; nothing to repair")
         return
@@ -196,17 +201,18 @@ def repair(lab_name: str | None, dc_specs: tuple[str, ...], password_file: str |
     how = (f"through the source {through} with the binary log on (replicates)" if mode == "source"
            else "locally on each DC with sql_log_bin=0 (not replicated)")
     progress(f"applied {count} statement(s) {how}")
-    after = _recheck(found, table, no_snapshot, chunk_time, wait=mode == "source")
+    after = _recheck(found, table, no_snapshot, chunk_time, parallel, wait=mode == "source")
     click.echo(f"re-check: {after.summary()}")
     if not after.in_sync:
         sys.exit(EXIT_DIVERGED)
 
 
-def _recheck(found: Targets, table: str, no_snapshot: bool, chunk_time: float, wait: bool) -> CheckResult:
+def _recheck(found: Targets, table: str, no_snapshot: bool, chunk_time: float, parallel: int,
+             wait: bool) -> CheckResult:
     """Check again; servers outside a lab get up to RECHECK_TIMEOUT seconds for replication to deliver."""
     deadline = time.monotonic() + (RECHECK_TIMEOUT if wait and found.lab is None else 0)
     while True:
-        result = _run_check(found, table, no_snapshot, chunk_time)
+        result = _run_check(found, table, no_snapshot, chunk_time, parallel)
         if result.in_sync or time.monotonic() > deadline:
             return result
         time.sleep(1.0)

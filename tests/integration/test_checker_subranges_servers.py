@@ -9,6 +9,8 @@ and the one-sub-range walk (the walk before sub-ranges) must agree with it.
 
 from __future__ import annotations
 
+import dataclasses
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +18,10 @@ import pytest
 
 from lab.checker import Tuning, compare_table
 from lab.checker.result import CheckResult
-from lab.checker.session import DCSession
+from lab.checker.session import DCPool, DCSession
 from lab.db.lab import Lab
+from lab.db.sql import Endpoint
+from lab.errors import LabError
 
 ROWS = 3000   # ids 2, 4, ..., 6000: gaps everywhere, so arithmetic sub-ranges do not match row counts
 SUB_RANGES = {
@@ -35,8 +39,12 @@ def lab(lab_pool: Any, flavor: str) -> Iterator[Lab]:
     yield lab_pool.get("active-active", flavor, "ROW")
 
 
-def check(lab: Lab, tuning: Tuning) -> CheckResult:
-    return compare_table({dc: lab.primary(dc).endpoint for dc in lab.topology.dcs}, "lab.t", tuning=tuning)
+def endpoints(lab: Lab) -> dict[str, Endpoint]:
+    return {dc: lab.primary(dc).endpoint for dc in lab.topology.dcs}
+
+
+def check(lab: Lab, tuning: Tuning, parallel: int = 1) -> CheckResult:
+    return compare_table(endpoints(lab), "lab.t", tuning=tuning, parallel=parallel)
 
 
 def seeded(lab: Lab) -> dict[tuple, str]:
@@ -96,3 +104,71 @@ def test_lists_cut_short_by_group_concat_are_listed_again_in_parts(lab: Lab, mon
         assert {d.key: d.kind for d in result.divergences} == expected, name
         if name in whole:   # the lists did come back cut short, and were listed again in more, smaller parts
             assert result.stats["leaves_fetched"] > whole[name].stats["leaves_fetched"], name
+
+
+def test_lanes_find_exactly_the_seeded_keys_and_scan_every_row_once(lab: Lab) -> None:
+    """Lanes walk adjacent parts of the key space, cut over every DC's keys (1 and 7001 exist on dc2 only): the
+    keys at both ends, in gaps and on sub-range edges are found in every lane count, each row scanned once."""
+    expected = seeded(lab)
+    one = check(lab, Tuning())
+    for parallel in (2, 3, 7):
+        for name, tuning in {"default": Tuning(), **SUB_RANGES}.items():
+            result = check(lab, tuning, parallel)
+            assert {d.key: d.kind for d in result.divergences} == expected, (parallel, name)
+            assert result.stats["lanes"] == parallel and one.stats["lanes"] == 1
+            assert result.stats["rows_scanned"] == one.stats["rows_scanned"], (parallel, name)
+            assert all(n >= parallel * 2 for n in result.stats["queries"].values())   # each lane's session queried
+
+
+def test_lanes_read_one_snapshot(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every lane's session on a DC starts its snapshot while the table is locked for reading: a write sent
+    between the first lane's snapshot and the others' waits for them all, so no lane sees it (without the
+    lock, the later lanes would), and each lane reports where the first lane read."""
+    seeded(lab)
+    dc1 = lab.primary("dc1")
+    started = DCSession.start_snapshot
+    writer: list[threading.Thread] = []
+
+    def write_meanwhile(session: DCSession) -> None:
+        started(session)
+        if session.dc == "dc1" and not writer:
+            writer.append(threading.Thread(target=dc1.execute, args=("INSERT INTO lab.t VALUES (9001, 'meanwhile')",)))
+            writer[0].start()
+            writer[0].join(0.5)   # long enough to commit, were the table not locked
+
+    monkeypatch.setattr(DCSession, "start_snapshot", write_meanwhile)
+    pools = DCPool.open_lanes(endpoints(lab), 3, snapshot=True, read_timeout=30, tables={dc: "`lab`.`t`"
+                                                                                          for dc in lab.topology.dcs})
+    try:
+        writer[0].join(10)
+        assert not writer[0].is_alive()
+        counts = {lane: {dc: s.run("SELECT COUNT(*) AS n FROM lab.t")[0]["n"] for dc, s in pool.sessions.items()}
+                  for lane, pool in enumerate(pools)}
+        assert counts[0] == counts[1] == counts[2] == {"dc1": ROWS, "dc2": ROWS + 1}   # dc2: 2 rows less, 3 more
+        assert {pool.sessions["dc1"].read_at for pool in pools} == {pools[0].sessions["dc1"].read_at}
+        assert dc1.query("SELECT COUNT(*) AS n FROM lab.t")[0]["n"] == ROWS + 1
+    finally:
+        for pool in pools:
+            pool.close()
+
+
+def test_lanes_only_for_integer_keys_and_refused_without_lock_privilege(lab: Lab) -> None:
+    """A text key is walked in one lane (each cut would be an index walk); a user who may not LOCK TABLES gets
+    one line naming --parallel and the ways out, and one lane works for that user."""
+    dc1 = lab.primary("dc1")
+    dc1.execute("CREATE TABLE lab.t (id VARCHAR(10) PRIMARY KEY, v INT)",
+                "INSERT INTO lab.t VALUES ('a', 1), ('b', 2), ('c', 3), ('d', 4)",
+                "CREATE USER IF NOT EXISTS 'lanes_ro'@'%' IDENTIFIED BY 'lanes-ro-1'",
+                "GRANT SELECT ON lab.* TO 'lanes_ro'@'%'")
+    try:
+        assert lab.catch_up().caught_up
+        lab.primary("dc2").execute("SET SESSION sql_log_bin = 0", "UPDATE lab.t SET v = 5 WHERE id = 'c'")
+        result = compare_table(endpoints(lab), "lab.t", parallel=4)
+        assert result.stats["lanes"] == 1 and [d.key for d in result.divergences] == [("c",)]
+        reader = {dc: dataclasses.replace(ep, user="lanes_ro", password="lanes-ro-1")
+                  for dc, ep in endpoints(lab).items()}
+        with pytest.raises(LabError, match=r"--parallel 2 .*LOCK TABLES|--parallel 2 .*lock"):
+            compare_table(reader, "lab.t", parallel=2)
+        assert [d.key for d in compare_table(reader, "lab.t", parallel=1).divergences] == [("c",)]
+    finally:
+        dc1.execute("DROP USER IF EXISTS 'lanes_ro'@'%'")

@@ -90,6 +90,19 @@ def test_peer_verdict_needs_every_point_faster_and_no_missed_key(rules: ModuleTy
     assert verdict.met is None and "3.7.1 rejects MariaDB" in verdict.detail
 
 
+def test_lanes_get_verdicts_of_their_own_only_when_measured(rules: ModuleType) -> None:
+    """The checker in lanes is judged on its own rows (against the floor and reladiff), beside the default one."""
+    records = measured(rules, 1_000_000, 0, 2.8, 2.5, peers={rules.RELADIFF: 2.4})
+    assert [v.target for v in rules.verdicts(records)][-1].startswith("checker peak RSS")
+    point = rules.Point(1_000_000, 0, "none")
+    records.append(rules.record("MySQL 9.7", point, rules.LANES, 2.2, floor=2.5, seeded=set(), found=set()))
+    by_target = {v.target: v for v in rules.verdicts(records)}
+    assert by_target["checker faster than reladiff, zero missed keys"].met is False
+    assert by_target["checker lanes faster than reladiff, zero missed keys"].met is True
+    assert by_target["checker lanes <= 1.2x floor at <= 1 % differing, <= 2x at 10 %"].met is True
+    assert "checker lanes" in rules.table(records).splitlines()[0]
+
+
 def test_a_peer_that_timed_out_counts_as_slower_than_its_time_so_far(rules: ModuleType) -> None:
     point = rules.Point(1_000_000, 100_000, "random")
     records = measured(rules, 1_000_000, 100_000, 6.0, 2.5)
