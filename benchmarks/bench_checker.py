@@ -84,8 +84,8 @@ def run(lab: Lab, args: argparse.Namespace) -> int:
     say(f"{flavor}: {len(seeded)} keys diverged ({args.spread}); timing (a) and (b), {args.repeat} runs each")
     floor_sql = floor_query(endpoints["dc1"])
     floor(endpoints, floor_sql)  # warm the buffer pools alike for everyone
-    a_times, b_times, results = interleaved(timed(lambda: compare_table(endpoints, f"lab.{TABLE}")),
-                                            timed(lambda: floor(endpoints, floor_sql)), args.repeat)
+    (a_times, results), (b_times, _) = interleaved([timed(lambda: compare_table(endpoints, f"lab.{TABLE}")),
+                                                    timed(lambda: floor(endpoints, floor_sql))], args.repeat)
     result = results[-1]
     a, b = statistics.median(a_times), statistics.median(b_times)
     say("(a) runs: " + ", ".join(f"{t:.2f}" for t in a_times) + "; (b) runs: " + ", ".join(f"{t:.2f}" for t in b_times))

@@ -12,9 +12,9 @@ the point (checker_common.seed / restore), so one load serves every point of tha
   floor     one strong-hash full scan of both DCs in parallel (the checker's own row hash);
   pt        pt-table-checksum, then pt-table-sync --print on the flagged ranges (where it runs);
   reladiff  reladiff's hashdiff over every column (child process; MD5 is loaded on MySQL for it).
-Checker and floor alternate --repeat times (medians). Writes a CSV and a PNG (seconds against rows,
-log scales, one panel per difference count and spread) to --out, prints a table with the ratios
-and the targets' verdicts. Never fails on time: exit 0 whatever the figures. Progress on stderr.
+Checker, floor and the checker in lanes take turns, --repeat rounds (medians). Writes a CSV and a
+PNG (seconds against rows, log scales, one panel per difference count and spread) to --out, prints a
+table with the ratios and the targets' verdicts. Never fails on time: exit 0 whatever the figures. Progress on stderr.
 
 pt-table-checksum runs where its version can: Debian bookworm's 3.2.1 against MariaDB, sid's 3.7.1
 against MySQL 9.7 (`LAB_BENCH_TOOLS=1 bash scripts/setup.sh` installs both, the second under .lab/tools/;
@@ -101,10 +101,16 @@ class Curves:
         return figures["seconds"], figures
 
     def point(self, point: Point, seeded: set[int]) -> None:
-        common.say(f"{self.flavor}: {point.label}: checker and floor, {self.args.repeat} run(s) each")
-        checker_runs, floor_runs, results = common.interleaved(
-            self._checker, common.timed(lambda: common.floor(self.endpoints, self.floor_sql)), self.args.repeat)
+        others = {LANES: lambda: self._checker(parallel=self.args.parallel)} if self.args.parallel > 1 else {}
+        if self.args.baseline is not None:
+            others[BASELINE] = lambda: self._checker(self.args.baseline)
+        common.say(f"{self.flavor}: {point.label}: checker, floor{''.join(', ' + t for t in others)} in turn, "
+                   f"{self.args.repeat} run(s) each")
+        (checker_runs, results), (floor_runs, _), *more = common.interleaved(
+            [self._checker, common.timed(lambda: common.floor(self.endpoints, self.floor_sql)), *others.values()],
+            self.args.repeat)
         floor_s, checker_s = statistics.median(floor_runs), statistics.median(checker_runs)
+        extra = dict(zip(others, more, strict=True))
         self.add(point, FLOOR, floor_s, floor=floor_s, note="one SUM(SHA2) scan per DC, in parallel")
         last = results[-1]
         stats = last["stats"]
@@ -115,20 +121,14 @@ class Curves:
                  note=f"{stats['chunks']} chunks, {stats['leaves_fetched']} leaves, {stats['hash_queries']} hash + "
                       f"{stats['digest_queries']} list queries, {stats['mode_switches']} mode switches")
         common.say(f"  checker {checker_s:.2f}s ({checker_s / floor_s:.2f}x floor {floor_s:.2f}s)")
-        if self.args.baseline is not None:
-            runs = [self._checker(self.args.baseline) for _ in range(self.args.repeat)]
-            seconds = statistics.median(r[0] for r in runs)
-            self.add(point, BASELINE, seconds, floor=floor_s, seeded=seeded, found=set(runs[-1][1]["keys"]),
-                     peak_rss_mb=max(r[1]["peak_rss_mb"] for r in runs), note=f"tuning {self.args.baseline}")
-            common.say(f"  checker with {self.args.baseline}: {seconds:.2f}s ({seconds / floor_s:.2f}x floor)")
-        if self.args.parallel > 1:
-            runs = [self._checker(parallel=self.args.parallel) for _ in range(self.args.repeat)]
-            seconds = statistics.median(r[0] for r in runs)
-            stats = runs[-1][1]["stats"]
-            self.add(point, LANES, seconds, floor=floor_s, seeded=seeded, found=set(runs[-1][1]["keys"]),
-                     peak_rss_mb=max(r[1]["peak_rss_mb"] for r in runs),
-                     note=f"--parallel {self.args.parallel}: {stats['lanes']} lanes, {stats['chunks']} chunks")
-            common.say(f"  checker in {stats['lanes']} lanes: {seconds:.2f}s ({seconds / floor_s:.2f}x floor)")
+        for tool, (times, figures) in extra.items():
+            seconds = statistics.median(times)
+            note = (f"tuning {self.args.baseline}" if tool == BASELINE else
+                    f"--parallel {self.args.parallel}: {figures[-1]['stats']['lanes']} lanes, "
+                    f"{figures[-1]['stats']['chunks']} chunks")
+            self.add(point, tool, seconds, floor=floor_s, seeded=seeded, found=set(figures[-1]["keys"]),
+                     peak_rss_mb=max(f["peak_rss_mb"] for f in figures), note=note)
+            common.say(f"  {tool} ({note}): {seconds:.2f}s ({seconds / floor_s:.2f}x floor)")
         if "pt" in self.args.tools:
             self._percona(point, seeded, floor_s)
         else:

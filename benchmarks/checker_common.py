@@ -12,7 +12,7 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -193,15 +193,14 @@ def in_subprocess(flag: str, payload: dict, timeout: float | None = None) -> dic
     return json.loads(done.stdout)
 
 
-def interleaved(first: Callable[[], tuple[float, object]], second: Callable[[], tuple[float, object]],
-                repeat: int) -> tuple[list[float], list[float], list[object]]:
-    """`repeat` runs of each, alternating, so that background load hits both alike. Each returns (seconds,
-    result), as `timed` makes it (or seconds of its own measuring); returns both lists of seconds and the
-    results of `first`."""
-    first_times, second_times, results = [], [], []
+def interleaved(runs: Sequence[Callable[[], tuple[float, object]]],
+                repeat: int) -> list[tuple[list[float], list[object]]]:
+    """`repeat` rounds of every run in turn, so that background load hits each alike. Each returns (seconds,
+    result), as `timed` makes it (or seconds of its own measuring); returns per run its seconds and results."""
+    measured: list[tuple[list[float], list[object]]] = [([], []) for _ in runs]
     for _ in range(repeat):
-        t, result = first()
-        first_times.append(t)
-        results.append(result)
-        second_times.append(second()[0])
-    return first_times, second_times, results
+        for run, (times, results) in zip(runs, measured, strict=True):
+            seconds, result = run()
+            times.append(seconds)
+            results.append(result)
+    return measured
