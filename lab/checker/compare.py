@@ -92,16 +92,18 @@ def _compare(endpoints: Mapping[str, Endpoint], table: str, *, snapshot: bool, c
     started = time.monotonic()
     refs = {dc: tables.TableRef.parse(table, ep.database) for dc, ep in endpoints.items()}
     phases: dict[str, float] = {}   # wall seconds per phase: where a slow check spends its time
-    pools = DCPool.open_lanes(endpoints, parallel, snapshot=snapshot, read_timeout=max(60.0, chunk_time * 40),
-                              tables={dc: ref.sql for dc, ref in refs.items()})
+    pools = DCPool.open_lanes(endpoints, parallel, read_timeout=max(60.0, chunk_time * 40))
     pool = pools[0]
     try:
         schema = tables.reconcile(pool.map(lambda s: _introspect(s, refs[s.dc])))
         estimate = _estimated_rows(pool.sessions[pool.reference], refs[pool.reference])
+        # cut before any snapshot (the outer lanes are open-ended, so keys written meanwhile are still walked),
+        # so that a table walked in one lane is never locked
         bounds = keyspace.lane_bounds(pool, schema, refs, parallel)
-        for idle in pools[len(bounds):]:   # keys that cannot be cut cheaply: one lane
+        for idle in pools[len(bounds):]:   # keys that cannot be cut cheaply, or too few: one lane
             idle.close()
         pools = pools[:len(bounds)]
+        DCPool.start_reading(pools, snapshot=snapshot, tables={dc: ref.sql for dc, ref in refs.items()})
         walks = [Walk(lane, schema, refs, chunk_time=chunk_time, tuning=tuning, bounds=part)
                  for lane, part in zip(pools, bounds, strict=True)]
         phases["open"] = time.monotonic() - started

@@ -3,9 +3,10 @@
 Every query for a DC goes through its one connection, so each server runs at most one checker
 query at a time (bounded load) and, with a snapshot, every query sees the same consistent state.
 A check in `lanes` (`DCPool.open_lanes`) has one such connection per DC per lane; their snapshots
-are started while the table is held under `LOCK TABLES ... READ` by one more connection, so every
-lane reads the same state of the table (MySQL cannot hand one snapshot to several connections; this
-is how mydumper shares one between its threads), and the lock is released at once.
+are started (`DCPool.start_reading`) while the table is held under `LOCK TABLES ... READ` by one
+more connection, so every lane reads the same state of the table (MySQL cannot hand one snapshot
+to several connections; this is how mydumper shares one between its threads), and the lock is
+released at once.
 The position a DC was read at is:
 - MariaDB: exact, from the snapshot's own `binlog_snapshot_file/position` (as a GTID position
   via BINLOG_GTID_POS when GTIDs exist);
@@ -157,14 +158,14 @@ class DCPool:
 
     @classmethod
     def open(cls, endpoints: Mapping[str, Endpoint], *, snapshot: bool, read_timeout: float) -> DCPool:
-        return cls.open_lanes(endpoints, 1, snapshot=snapshot, read_timeout=read_timeout, tables={})[0]
+        pools = cls.open_lanes(endpoints, 1, read_timeout=read_timeout)
+        cls.start_reading(pools, snapshot=snapshot, tables={})
+        return pools[0]
 
     @classmethod
-    def open_lanes(cls, endpoints: Mapping[str, Endpoint], lanes: int, *, snapshot: bool, read_timeout: float,
-                   tables: Mapping[str, str]) -> list[DCPool]:
-        """`lanes` pools, each with its own session on every DC. With a snapshot and more than one lane, each DC's
-        `tables[dc]` (quoted name) is locked for reading while its lanes start their snapshots (module docstring):
-        every lane reads the same rows, and the first lane's session knows where they were read."""
+    def open_lanes(cls, endpoints: Mapping[str, Endpoint], lanes: int, *, read_timeout: float) -> list[DCPool]:
+        """`lanes` pools, each with its own session on every DC, not reading yet (see `start_reading`): the caller
+        may first learn from the first pool how many lanes the table allows, and close the others."""
         if not endpoints:
             raise LabError("compare_table: no endpoints given")
         wanted = [(lane, dc, ep) for lane in range(lanes) for dc, ep in endpoints.items()]
@@ -180,8 +181,16 @@ class DCPool:
             for session in opened.values():
                 session.close()
             raise failure
-        pools = [cls({dc: opened[lane, dc] for dc in endpoints}) for lane in range(lanes)]
+        return [cls({dc: opened[lane, dc] for dc in endpoints}) for lane in range(lanes)]
+
+    @staticmethod
+    def start_reading(pools: list[DCPool], *, snapshot: bool, tables: Mapping[str, str]) -> None:
+        """Start every pool's snapshot (or note where each DC is read without one). With more than one pool, each
+        DC's `tables[dc]` (quoted name) is locked for reading while its pools start their snapshots (module
+        docstring): every lane reads the same rows, and the first pool's session knows where they were read.
+        Closes every pool if that fails."""
         first, others = pools[0], pools[1:]
+        lanes = len(pools)
 
         def start(session: DCSession) -> None:
             if not snapshot:
@@ -191,7 +200,8 @@ class DCPool:
             elif not others:
                 session.start_snapshot()
             else:
-                with _read_lock(session.dc, endpoints[session.dc], tables[session.dc], lanes):
+                endpoint = session.endpoint
+                with _read_lock(session.dc, endpoint, tables[session.dc], lanes):
                     session.start_snapshot()
                     for pool in others:
                         lane = pool.sessions[session.dc]
@@ -204,7 +214,6 @@ class DCPool:
             for pool in pools:
                 pool.close()
             raise
-        return pools
 
     def submit(self, function: Callable[[DCSession], T], dcs: list[str] | None = None) -> dict[str, Future[T]]:
         """Start `function` on each DC's session, in its DC's thread; the futures in DC order. Submit again
