@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import fields
 
 from lab.checker.walk import Walk, WalkStats
 
@@ -52,16 +53,14 @@ def _line(walks: Sequence[Walk], label: str, estimated_rows: int | None) -> str:
 
 
 def merged_stats(walks: Sequence[Walk]) -> WalkStats:
-    """The lanes' statistics added up (rows scanned per DC too)."""
+    """The lanes' statistics added up, field by field (per DC for rows scanned)."""
     merged = WalkStats(rows_scanned=dict.fromkeys(walks[0].stats.rows_scanned, 0))
     for walk in walks:
-        stats = walk.stats
-        merged.chunks += stats.chunks
-        merged.hash_queries += stats.hash_queries
-        merged.digest_queries += stats.digest_queries
-        merged.leaves += stats.leaves
-        merged.bisections += stats.bisections
-        merged.mode_switches += stats.mode_switches
-        for dc, rows in stats.rows_scanned.items():
-            merged.rows_scanned[dc] += rows
+        for name in (f.name for f in fields(WalkStats)):
+            mine = getattr(walk.stats, name)
+            if isinstance(mine, dict):
+                for dc, value in mine.items():
+                    getattr(merged, name)[dc] += value
+            else:
+                setattr(merged, name, getattr(merged, name) + mine)
     return merged

@@ -105,7 +105,7 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-snapshot", is_flag=True, help="Do not read inside a consistent snapshot."),
         click.option("--chunk-time", type=float, default=0.5, show_default=True,
                      help="Target seconds per chunk query (bounds the load on each server)."),
-        click.option("--parallel", type=int, default=1, show_default=True, metavar="N",
+        click.option("--parallel", type=click.IntRange(1, 64), default=1, show_default=True, metavar="N",
                      help="Walk N parts of the key space at once, on N connections per server sharing one "
                           "snapshot (taken while the table is locked for reading a moment): up to N queries per "
                           "server at a time. Integer primary keys only; others are walked in one part."),

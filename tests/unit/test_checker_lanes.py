@@ -12,6 +12,7 @@ from lab.checker.keyspace import split_span
 from lab.checker.lanes import merged_stats, walk_all
 from lab.checker.sqlgen import KeyRange
 from lab.checker.walk import WalkStats
+from lab.cli import entry
 
 
 def test_lanes_cut_the_key_span_evenly_and_stay_open_at_the_ends() -> None:
@@ -56,6 +57,7 @@ def test_walk_all_unites_the_keys_reports_progress_over_every_lane_and_adds_up(m
                                    "chunk 1000/1000 rows (hash-first)")
     merged = merged_stats(walks)
     assert (merged.chunks, merged.hash_queries, merged.rows_scanned) == (4, 6, {"dc1": 30, "dc2": 32})
+    assert merged.leaves == merged.mode_switches == 0
     quiet: list[str] = []
     assert walk_all([FakeWalk({"5"}, 1)], quiet.append, "lab.t", None) == {"5"} and quiet == []   # fast: no lines
 
@@ -68,3 +70,15 @@ def test_a_failing_lane_fails_the_check_without_waiting_for_the_others() -> None
         assert not gate.is_set()   # the first lane was still running when the error came back
     finally:
         gate.set()
+
+
+@pytest.mark.parametrize("given", ["0", "-1", "65", "two"])
+def test_bad_parallel_is_one_line_naming_the_option_before_any_connection(
+        given: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Port 1 on loopback: a check that got as far as connecting would fail differently."""
+    with pytest.raises(SystemExit) as exited:
+        entry(["check", "--dc", "dc1=mysql://app@127.0.0.1:1/shop", "--dc", "dc2=mysql://app@127.0.0.1:1/shop",
+               "--table", "t", "--parallel", given])
+    error = capsys.readouterr().err.strip()
+    assert exited.value.code == 2 and len(error.splitlines()) == 1 and "--parallel" in error, error
+    assert "connect" not in error
