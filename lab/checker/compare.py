@@ -81,7 +81,9 @@ def compare_table(endpoints: Mapping[str, Endpoint], table: str, *, snapshot: bo
     others are walked in one lane): up to `parallel` queries per server at a time.
     """
     if parallel < 1:
-        raise LabError(f"--parallel {parallel}: give 1 or more (lanes walked at once, each a query per server)")
+        # for API callers: the CLI refuses it first, naming --parallel
+        raise LabError(f"compare_table: parallel={parallel}, give 1 or more (lanes walked at once, each a query "
+                       "per server)")
     with gc_paused():
         return _compare(endpoints, table, snapshot=snapshot, chunk_time=chunk_time, progress=progress,
                         tuning=tuning or Tuning(), parallel=parallel)

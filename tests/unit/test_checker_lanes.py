@@ -8,11 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from lab.checker import compare_table
 from lab.checker.keyspace import split_span
 from lab.checker.lanes import merged_stats, walk_all
 from lab.checker.sqlgen import KeyRange
 from lab.checker.walk import WalkStats
 from lab.cli import entry
+from lab.errors import LabError
 
 
 def test_lanes_cut_the_key_span_evenly_and_stay_open_at_the_ends() -> None:
@@ -82,3 +84,9 @@ def test_bad_parallel_is_one_line_naming_the_option_before_any_connection(
     error = capsys.readouterr().err.strip()
     assert exited.value.code == 2 and len(error.splitlines()) == 1 and "--parallel" in error, error
     assert "connect" not in error
+
+
+def test_compare_table_refuses_no_lanes_before_connecting() -> None:
+    """API callers get the parameter's own name; no endpoint is needed to be refused."""
+    with pytest.raises(LabError, match=r"parallel=0, give 1 or more"):
+        compare_table({}, "lab.t", parallel=0)
