@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
-from lab.checker import keyspace, lanes
+from lab.checker import keyspace, lanes, sqlgen
 from lab.checker import rows as rowdiff
 from lab.checker import schema as tables
 from lab.checker.planner import Tuning
@@ -109,7 +109,7 @@ def _compare(endpoints: Mapping[str, Endpoint], table: str, *, snapshot: bool, c
         walks = [Walk(lane, schema, refs, chunk_time=chunk_time, tuning=tuning, bounds=part)
                  for lane, part in zip(pools, bounds, strict=True)]
         phases["open"] = time.monotonic() - started
-        keys = sorted(lanes.walk_all(walks, progress, str(refs[pool.reference]), estimate))
+        keys = sqlgen.in_key_order(schema, lanes.walk_all(walks, progress, str(refs[pool.reference]), estimate))
         phases["walk"] = time.monotonic() - started - phases["open"]
         divergences = rowdiff.collect(pool, schema, refs, keys, tuning.fetch_batch, snapshot=snapshot)
         phases["rows"] = time.monotonic() - started - phases["open"] - phases["walk"]

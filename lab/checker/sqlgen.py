@@ -18,7 +18,7 @@ so the only dialect-specific SQL lives in `session.py` (snapshots and positions)
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,6 +192,17 @@ def fetch_rows_sql(schema: TableSchema, ref: TableRef, keys: Sequence[str]) -> s
                                zip(schema.key_names, key_string_literals(schema, k), strict=True)) + ")"
             for k in keys)
     return f"SELECT CONCAT({key_text(schema)}) AS {KEY_ALIAS}, {columns} FROM {ref.sql} WHERE {where}"
+
+
+def in_key_order(schema: TableSchema, keys: Iterable[str]) -> list[str]:
+    """Key strings sorted as the primary key sorts them where their text allows it: a single integer key by
+    value, so that rows fetched in this order come out in key order and need no reordering afterwards
+    (`Divergences.in_key_order` then keeps them as they are). Other keys are sorted as text, which is not
+    key order (hex bytes, digits of unequal length); the divergences are reordered by value later."""
+    texts = list(keys)
+    if len(schema.key) == 1 and schema.key[0].kind is Kind.INTEGER and all(map(_PLAIN_INTEGER.match, texts)):
+        return sorted(texts, key=int)
+    return sorted(texts)
 
 
 def table_hash_sql(schema: TableSchema, ref: TableRef) -> str:

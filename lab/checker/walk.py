@@ -70,7 +70,7 @@ class Walk:
         self.tuning = tuning
         self.bounds = bounds or KeyRange()
         min_packet = min(s.max_packet for s in pool.sessions.values())
-        self.digest_cap = digest_row_cap(min_packet, _key_chars(schema))
+        self.digest_cap = digest_row_cap(min_packet, _key_chars(schema), tuning.list_rows)
         self.space = keyspace.for_table(pool, schema, refs, tuning.initial_rows, tuning.max_growth, self.bounds)
         self.sizer = ChunkSizer(chunk_time, tuning)
         self.modes = ModeChooser(tuning)

@@ -29,6 +29,7 @@ PATHS = {
     "adaptive": None,
     "bisect": Tuning(initial_rows=4, min_rows=2, max_rows=16, leaf_rows=2, fanout=2, adaptive_mode=False),
     "digest": Tuning(start_mode="digest", adaptive_mode=False, initial_rows=8, min_rows=2, max_rows=32),
+    "short lists": Tuning(start_mode="digest", adaptive_mode=False, list_rows=10),   # chunks cut by list_rows alone
 }
 ROWS = 120
 
@@ -85,6 +86,7 @@ def test_single_row_value_change(lab: Lab) -> None:
     assert row["dcs"] == "dc2" and row["dc1.present"] and row["dc2.present"]
     assert check(lab, "t", PATHS["bisect"]).stats["bisections"] > 0
     assert check(lab, "t", PATHS["digest"]).stats["hash_queries"] == 0
+    assert check(lab, "t", PATHS["short lists"]).stats["chunks"] >= ROWS // 10   # one chunk of 1,000 rows without it
     assert set(result.read_at) == {"dc1", "dc2"} and all(result.read_at.values())
     assert all(result.stats["read_at_exact"].values())
     phases = result.stats["phase_seconds"]

@@ -57,8 +57,10 @@ def test_mode_can_be_pinned() -> None:
 
 def test_split_step_and_digest_cap() -> None:
     assert split_step(10, 4) == 3 and split_step(0, 4) == 1
-    assert digest_row_cap(16 * 1024 * 1024, 20) == int(16 * 1024 * 1024 * 0.4) // 38
-    assert digest_row_cap(1024, 20) == 100
+    assert digest_row_cap(16 * 1024 * 1024, 20, 10**9) == int(16 * 1024 * 1024 * 0.4) // 38
+    assert digest_row_cap(1024, 20, 10**9) == 100
+    assert digest_row_cap(64 * 1024 * 1024, 20, 100_000) == 100_000   # the memory bound, below the packet's
+    assert digest_row_cap(1024, 20, 50) == 50
 
 
 def test_integer_space_cuts_by_density_and_covers_everything() -> None:

@@ -22,6 +22,7 @@ from lab.checker.rows import (
 )
 from lab.checker.schema import Column, TableRef, TableSchema
 from lab.checker.session import DCPool
+from lab.checker.sqlgen import in_key_order
 
 COLUMNS = ["id", "v"]
 
@@ -100,6 +101,20 @@ def test_divergences_sorted_by_key_with_kinds() -> None:
         ((10,), "values_differ", ("dc2",), ("v",)),   # key order, not the key strings' order
     ]
     assert found[0].rows["dc2"] == {"id": 1, "v": "A"} and found[1].rows["dc2"] is None
+
+
+def test_keys_fetched_in_integer_order_need_no_reordering_and_give_the_same_frames() -> None:
+    fetched = {"dc1": {"-5": (-5, "n"), "1": (1, "a"), "2": (2, "b"), "10": (10, "x"), "9": (9, "p")},
+               "dc2": {"1": (1, "A"), "3": (3, "c"), "10": (10, "y"), "9": (9, "q")}}
+    walked = ["9", "3", "10", "-5", "1", "2"]
+    as_text = divergences(SCHEMA, ["dc1", "dc2"], sorted(walked), fetched)
+    by_value = divergences(SCHEMA, ["dc1", "dc2"], in_key_order(SCHEMA, walked), fetched)
+    assert by_value.in_key_order() is by_value and as_text.in_key_order() is not as_text
+    reordered = as_text.in_key_order()
+    assert by_value.key_texts == reordered.key_texts == ["-5", "1", "2", "3", "9", "10"]
+    assert by_value.values == reordered.values and by_value.kinds == reordered.kinds
+    pd.testing.assert_frame_equal(differences_frame(by_value), differences_frame(reordered))
+    pd.testing.assert_frame_equal(rows_frame(by_value), rows_frame(reordered))
 
 
 def test_hash_difference_without_visible_difference() -> None:

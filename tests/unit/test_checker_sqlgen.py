@@ -10,6 +10,7 @@ from lab.checker.sqlgen import (
     chunk_hash_sql,
     digest_sql,
     fetch_rows_sql,
+    in_key_order,
     key_string_literals,
     key_text,
     range_predicate,
@@ -97,3 +98,12 @@ def test_digest_and_fetch_queries() -> None:
     composite = schema([Column("a", "int", False), Column("b", "int", False)], ["a", "b"])
     assert fetch_rows_sql(composite, REF, ["1:2", "3:4"]).endswith(
         "WHERE (`a` = 1 AND `b` = 2) OR (`a` = 3 AND `b` = 4)")
+
+
+def test_key_strings_in_key_order() -> None:
+    assert in_key_order(SIMPLE, ["10", "9", "-3", "100", "-20"]) == ["-20", "-3", "9", "10", "100"]   # by value
+    assert in_key_order(SIMPLE, iter(["2", "1"])) == ["1", "2"]
+    text_key = schema([ID, NAME], ["name"])
+    assert in_key_order(text_key, ["6263", "61", "62"]) == ["61", "62", "6263"]    # hex bytes: as text
+    assert in_key_order(schema([ID, AMOUNT], ["amount"]), ["10.5", "9.25"]) == ["10.5", "9.25"]   # not integers
+    assert in_key_order(schema([ID, NAME], ["id", "name"]), ["10:61", "9:61"]) == ["10:61", "9:61"]
