@@ -89,6 +89,8 @@ class Curves:
         common.floor(self.endpoints, self.floor_sql)  # warm the buffer pools alike for everyone
         for point in plan:
             groups = common.seed(self.lab, rows, point.diffs, point.spread) if point.diffs else {}
+            waited = common.settle(self.endpoints, self.floor_sql)
+            common.say(f"{self.flavor}: {point.label}: servers settled in {waited:.1f}s, then scanned once, unmeasured")
             try:
                 self.point(point, set().union(*groups.values()) if groups else set())
             finally:
