@@ -169,26 +169,6 @@ def floor_query(endpoint: Endpoint) -> str:
         session.close()
 
 
-HISTORY_SQL = "SELECT COUNT AS n FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'"
-
-
-def settle(endpoints: dict[str, Endpoint], floor_sql: str, timeout: float = 60.0, most: int = 1000) -> float:
-    """Wait until InnoDB has purged what seeding or undoing left (history list at most `most` on every DC,
-    `timeout` seconds at most), then scan once, unmeasured; returns the seconds waited. Without it the first
-    timed run after seeding, always the checker's, paid for whatever seeding left: at 1M rows, 1,000 random,
-    the first of three runs took 1.3-1.8 times the other two, checker and floor alike. In the runs since, the
-    history list was already short at every point (0.0 s waited), so the unmeasured scan is what evens it."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        backlog = [row["n"] for row in floor(endpoints, HISTORY_SQL)]
-        if all(n is None or int(n) <= most for n in backlog):
-            break
-        time.sleep(0.2)
-    waited = time.monotonic() - started
-    floor(endpoints, floor_sql)
-    return waited
-
-
 def floor(endpoints: dict[str, Endpoint], sql: str) -> list:
     def one(endpoint: Endpoint) -> dict:
         with endpoint.connect(read_timeout=600) as connection, connection.cursor() as cursor:

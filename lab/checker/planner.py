@@ -114,4 +114,4 @@ def digest_row_cap(max_packet: int, key_chars: int, list_rows: int) -> int:
     100,000 rows and more: on 10M rows with 1 % differing, the walk then peaked 49-72 MB above the process's
     start, against 28-29 MB with lists of 50,000 rows, in about the same time (2026-12-07, findings)."""
     per_row = key_chars + 1 + 16 + 1
-    return max(1, min(list_rows, max(100, int(max_packet * 0.4) // per_row)))
+    return min(list_rows, max(100, int(max_packet * 0.4) // per_row))

@@ -177,12 +177,17 @@ def boundary_sql(schema: TableSchema, ref: TableRef, key_range: KeyRange, offset
             f"ORDER BY {order} LIMIT 1 OFFSET {int(offset)}")
 
 
+def _integer_texts(schema: TableSchema, keys: Sequence[str]) -> bool:
+    """Are these the key strings of a single integer key, each plain digits (its own literal, ordered by value)?"""
+    return len(schema.key) == 1 and schema.key[0].kind is Kind.INTEGER and all(map(_PLAIN_INTEGER.match, keys))
+
+
 def fetch_rows_sql(schema: TableSchema, ref: TableRef, keys: Sequence[str]) -> str:
     """Whole rows for key strings from digests, with the key string echoed for byte-exact matching."""
     columns = ", ".join(quote(c) for c in schema.column_names)
     if len(schema.key) == 1:
-        if schema.key[0].kind is Kind.INTEGER and all(map(_PLAIN_INTEGER.match, keys)):
-            values = ", ".join(keys)   # integer key strings are their own literals: no per-key parsing
+        if _integer_texts(schema, keys):
+            values = ", ".join(keys)   # no per-key parsing
         else:
             values = ", ".join(key_string_literals(schema, k)[0] for k in keys)
         where = f"{quote(schema.key_names[0])} IN ({values})"
@@ -200,9 +205,7 @@ def in_key_order(schema: TableSchema, keys: Iterable[str]) -> list[str]:
     (`Divergences.in_key_order` then keeps them as they are). Other keys are sorted as text, which is not
     key order (hex bytes, digits of unequal length); the divergences are reordered by value later."""
     texts = list(keys)
-    if len(schema.key) == 1 and schema.key[0].kind is Kind.INTEGER and all(map(_PLAIN_INTEGER.match, texts)):
-        return sorted(texts, key=int)
-    return sorted(texts)
+    return sorted(texts, key=int) if _integer_texts(schema, texts) else sorted(texts)
 
 
 def table_hash_sql(schema: TableSchema, ref: TableRef) -> str:
