@@ -5,7 +5,11 @@ Target: at every client count the driver reaches >= 0.90 of sysbench's guarded u
 while its History writes every statement to a file, so the driver is not what limits a run.
 
 One 2-DC active-active lab per flavor (bench-ceiling-<flavor>, ROW, 10,000 users rows). Per client count per DC,
-in turn on the same servers, each from a re-created, re-seeded table, each DC on its own half of the keys:
+`--rounds` rounds of the three runs below, on the same servers, each from a re-created, re-seeded table, each DC
+on its own half of the keys. Each round starts with a different one of the three (`round_orders`), so the
+servers' drift over a point (three 8-second runs of sysbench here, a minute apart, gave 1,450 to 2,060 updates/s per DC)
+falls on every tool alike. A rate is the median over the rounds; the ratio is the driver's median over
+sysbench's, with the lowest and highest ratio of one round's pair next to it (`spread`):
   sysbench  benchmarks/sysbench/guarded_update.lua, one process per DC at once, on its DC's published port;
   driver    lab.runner.driver.TrafficDriver + lab.client.Client, closed loop, strict guard, History to a file;
   no file   the same with History(None) (driver_no_file, per DC): what the file write path costs.
@@ -20,7 +24,8 @@ the server offers it (MySQL 9.7, with the certificates in its datadir; Debian's 
 so there sysbench gets --mysql-ssl=on and that server's own certificates: both speak the same protocol
 (`tls` column). The password reaches sysbench in a 0600 --config-file, never on its command line.
 
-Usage: .venv/bin/python benchmarks/bench_driver_ceiling.py [--flavor mysql:9.7] [--clients 4] [--seconds 8]
+Usage: .venv/bin/python benchmarks/bench_driver_ceiling.py [--flavor mysql:9.7] [--clients 4] [--seconds 6]
+       [--rounds 3]
 Prints a table, writes benchmarks/results/driver_ceiling-<date>.csv. Never fails on time. The title's load
 average at start tells whether the machine was busy; the one at the end counts the run's own threads.
 """
@@ -35,6 +40,7 @@ import platform
 import random
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -61,6 +67,7 @@ from lab.workloads.users import Users, UserSettings
 
 TARGET = 0.90
 ROWS = 10_000
+TOOLS = ("sysbench", "driver", "no file")   # the three runs of a point (see the docstring)
 SYSBENCH = Path("/usr/bin/sysbench")
 ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "benchmarks" / "sysbench" / "guarded_update.lua"
@@ -117,6 +124,34 @@ def steady_window(operations: list[dict], stopped: float) -> tuple[float, float]
 
 def cores(cpu: float | None, wall: float) -> str:
     return "" if cpu is None or wall <= 0 else f"{cpu / wall:.2f} of {os.cpu_count()}"
+
+
+def round_orders(tools: tuple[str, ...], rounds: int) -> list[tuple[str, ...]]:
+    """The order of the tools in each round: rotated by one per round, so each starts a round in turn and
+    none always runs first after the lab has settled (round 0 starts with sysbench, whose rate sizes the
+    driver's plans)."""
+    return [tools[r % len(tools):] + tools[:r % len(tools)] for r in range(rounds)]
+
+
+@dataclass(frozen=True)
+class RatioSummary:
+    """The driver's rate against sysbench's over a point's rounds: medians, and the per-round ratios' range."""
+
+    sysbench: float
+    driver: float
+    lowest: float | None
+    highest: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.driver / self.sysbench if self.sysbench > 0 else None
+
+
+def summarise(sysbench: list[float], driver: list[float]) -> RatioSummary:
+    """Medians of the rounds' rates (both DCs together), and the lowest and highest ratio of one round's pair."""
+    ratios = [d / s for s, d in zip(sysbench, driver, strict=True) if s > 0]
+    return RatioSummary(statistics.median(sysbench), statistics.median(driver),
+                        min(ratios, default=None), max(ratios, default=None))
 
 
 def driver_plans(halves: dict[str, tuple[int, int]], clients: int, budget: int,
@@ -256,7 +291,39 @@ def run_driver(lab: Lab, users: Users, halves: dict[str, tuple[int, int]], clien
                     sum(count >= budget for count in per_client.values()))
 
 
-def measure_flavor(flavor: str, client_counts: list[int], seconds: float, binlog_format: str) -> list[dict]:
+def pooled(runs: list[Measured]) -> Measured:
+    """A tool's rounds at one point as one figure: the median rate per DC; CPU and wall summed, so its cores
+    are the share over all its rounds."""
+    servers = [run.servers_cpu for run in runs]
+    return Measured({dc: statistics.median(run.per_s[dc] for run in runs) for dc in runs[0].per_s},
+                    sum(run.cpu for run in runs), sum(run.wall for run in runs),
+                    None if None in servers else sum(s for s in servers if s is not None),
+                    sum(run.ran_dry for run in runs))
+
+
+def measure_point(lab: Lab, users: Users, configs: dict[str, Path], halves: dict[str, tuple[int, int]],
+                  clients: int, seconds: float, rounds: int, history_file: Path) -> tuple[dict[str, list[Measured]],
+                                                                                          int]:
+    """Every round of one client count: per tool its Measured in round order, and sysbench's ignored errors."""
+    measured: dict[str, list[Measured]] = {tool: [] for tool in TOOLS}
+    budget, ignored = 0, 0
+    for order in round_orders(TOOLS, rounds):
+        for tool in order:
+            reseed(lab, users)
+            if tool == "sysbench":
+                ceiling, runs = run_sysbench(lab, configs, halves, clients, seconds)
+                budget = max(budget, 2000, int(3 * max(run.writes for run in runs.values()) / clients))
+                ignored += sum(run.ignored_errors for run in runs.values())
+                measured[tool].append(ceiling)
+            else:
+                to_file = history_file if tool == "driver" else None
+                measured[tool].append(run_driver(lab, users, halves, clients, seconds, budget, to_file))
+                history_file.unlink(missing_ok=True)
+    return measured, ignored
+
+
+def measure_flavor(flavor: str, client_counts: list[int], seconds: float, rounds: int,
+                   binlog_format: str) -> list[dict]:
     resolved = topology.load(topology.find("active-active"), flavor=flavor, binlog_format=binlog_format)
     users = Users(UserSettings(rows=ROWS, initial_version=1), {"guard": "strict"})
     name = "bench-ceiling-" + re.sub(r"[^a-z0-9]+", "-", flavor.lower()).strip("-")
@@ -268,25 +335,24 @@ def measure_flavor(flavor: str, client_counts: list[int], seconds: float, binlog
         tls = uses_tls(lab.primary(dcs[0]))
         configs = {dc: prepare_sysbench_dir(lab.primary(dc), Path(scratch) / dc, tls) for dc in dcs}
         for clients in client_counts:   # the tools alternate on the same servers, each from a fresh table
-            print(f"[ceiling] {flavor} clients/dc={clients}: sysbench, driver, driver without file", file=sys.stderr)
-            reseed(lab, users)
-            ceiling, runs = run_sysbench(lab, configs, halves, clients, seconds)
-            budget = max(2000, int(3 * max(run.writes for run in runs.values()) / clients))
-            reseed(lab, users)
-            driver = run_driver(lab, users, halves, clients, seconds, budget, Path(scratch) / "history.jsonl")
-            (Path(scratch) / "history.jsonl").unlink(missing_ok=True)
-            reseed(lab, users)
-            in_memory = run_driver(lab, users, halves, clients, seconds, budget, None)
-            top, got = sum(ceiling.per_s.values()), sum(driver.per_s.values())
-            value = got / top if top > 0 else None
-            dry, ignored = driver.ran_dry + in_memory.ran_dry, sum(run.ignored_errors for run in runs.values())
+            print(f"[ceiling] {flavor} clients/dc={clients}: {rounds} rounds of sysbench, driver, driver without "
+                  "file", file=sys.stderr)
+            measured, ignored = measure_point(lab, users, configs, halves, clients, seconds, rounds,
+                                              Path(scratch) / "history.jsonl")
+            ceiling, driver, in_memory = (pooled(measured[tool]) for tool in TOOLS)
+            summary = summarise([sum(run.per_s.values()) for run in measured["sysbench"]],
+                                [sum(run.per_s.values()) for run in measured["driver"]])
+            value = summary.ratio
+            dry = driver.ran_dry + in_memory.ran_dry
             notes = [f"{dry} driver clients ran out of planned ops"] * bool(dry) + [
                 f"sysbench ignored {ignored} errors"] * bool(ignored)
             rows.append({
                 "flavor": flavor, "clients_per_dc": clients, "tls": "on" if tls else "off",
                 **{f"sysbench_{dc}": f"{ceiling.per_s[dc]:.0f}" for dc in dcs},
                 **{f"driver_{dc}": f"{driver.per_s[dc]:.0f}" for dc in dcs},
-                "ratio": "" if value is None else f"{value:.2f}", "target": verdict(value),
+                "ratio": "" if value is None else f"{value:.2f}",
+                "spread": "" if summary.lowest is None else f"{summary.lowest:.2f}-{summary.highest:.2f}",
+                "target": verdict(value),
                 "driver_no_file": f"{sum(in_memory.per_s.values()) / len(dcs):.0f}",
                 "driver_cpu": cores(driver.cpu, driver.wall), "sysbench_cpu": cores(ceiling.cpu, ceiling.wall),
                 "servers_cpu_sb": cores(ceiling.servers_cpu, ceiling.wall),
@@ -301,9 +367,13 @@ def main() -> None:
     parser.add_argument("--flavor", action="append", help="repeatable (default: mysql:9.7 and mariadb:10.11)")
     parser.add_argument("--clients", type=int, action="append", help="clients per DC, repeatable "
                                                                      "(default: 1 2 4 8 16 32)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per tool and point")
+    parser.add_argument("--seconds", type=float, default=6.0, help="seconds per tool, round and point")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the three runs per point (median)")
     parser.add_argument("--binlog-format", default="ROW")
     args = parser.parse_args()
+    if args.rounds < 1 or args.seconds <= 0:
+        print("--rounds must be at least 1 and --seconds above 0", file=sys.stderr)
+        sys.exit(2)
     if not SYSBENCH.exists():
         print(f"{SYSBENCH} is missing: run `LAB_BENCH_TOOLS=1 bash scripts/setup.sh` or `apt-get install sysbench`")
         sys.exit(2)
@@ -313,10 +383,12 @@ def main() -> None:
               file=sys.stderr)
     date = time.strftime("%Y-%m-%d")
     rows = [row for flavor in args.flavor or ["mysql:9.7", "mariadb:10.11"]
-            for row in measure_flavor(flavor, args.clients or [1, 2, 4, 8, 16, 32], args.seconds, args.binlog_format)]
+            for row in measure_flavor(flavor, args.clients or [1, 2, 4, 8, 16, 32], args.seconds, args.rounds,
+                                         args.binlog_format)]
     load_end = os.getloadavg()[0]
     busy = " (busy at start)" if load_start > 1.0 else ""
-    show(rows, title=f"driver against the ceiling: guarded updates/s per DC, {args.seconds:g} s per point, "
+    show(rows, title=f"driver against the ceiling: guarded updates/s per DC, median of {args.rounds} rounds of "
+                     f"{args.seconds:g} s per tool and point, "
                      f"target driver/sysbench >= {TARGET:.2f} ({date}, {platform.node()}, {os.cpu_count()} cpus, "
                      f"load {load_start:.2f} -> {load_end:.2f}{busy})")
     path = RESULTS / f"driver_ceiling-{date}.csv"

@@ -138,8 +138,10 @@ def _read_lock(dc: str, endpoint: Endpoint, table: str, lanes: int) -> Iterator[
             query(connection, f"SET SESSION lock_wait_timeout = {LOCK_WAIT_SECONDS}")
             query(connection, f"LOCK TABLES {table} READ")
         except pymysql.err.MySQLError as exc:
-            raise LabError(f"{dc}: --parallel {lanes} shares one snapshot by locking {table} for reading a moment, "
-                           f"which failed: {exc.args[-1]}; give --parallel 1, or --no-snapshot") from None
+            # compare_table's parameters and the CLI's options both named: API callers read it too
+            raise LabError(f"{dc}: {lanes} lanes share one snapshot by locking {table} for reading a moment, "
+                           f"which failed: {exc.args[-1]}; check in one lane (--parallel 1, parallel=1), or "
+                           "without a snapshot (--no-snapshot, snapshot=False)") from None
         yield
     finally:
         with suppress(pymysql.err.MySQLError):

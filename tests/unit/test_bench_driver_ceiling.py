@@ -107,3 +107,30 @@ def test_sysbench_gets_the_password_only_in_its_config_file(ceiling: ModuleType,
     assert "s3cret" not in " ".join(command)
     assert command[1].endswith("guarded_update.lua") and command[-1] == "run"
     assert {"--key-low=5001", "--key-high=10000", "--threads=4", "--time=8", "--report-interval=0"} <= set(command)
+
+
+def test_each_tool_starts_a_round_in_turn(ceiling: ModuleType) -> None:
+    orders = ceiling.round_orders(("sysbench", "driver", "no file"), 4)
+    assert orders == [("sysbench", "driver", "no file"), ("driver", "no file", "sysbench"),
+                      ("no file", "sysbench", "driver"), ("sysbench", "driver", "no file")]
+    assert [order[0] for order in orders[:3]] == ["sysbench", "driver", "no file"]
+    assert ceiling.round_orders(("sysbench",), 2) == [("sysbench",), ("sysbench",)]
+
+
+def test_a_point_is_the_median_of_its_rounds_with_the_pairs_range(ceiling: ModuleType) -> None:
+    summary = ceiling.summarise([1000.0, 2000.0, 1500.0], [900.0, 1200.0, 1500.0])
+    assert (summary.sysbench, summary.driver) == (1500.0, 1200.0)
+    assert summary.ratio == pytest.approx(0.8)
+    assert (summary.lowest, summary.highest) == (pytest.approx(0.6), pytest.approx(1.0))
+    nothing = ceiling.summarise([0.0], [5.0])
+    assert nothing.ratio is None and nothing.lowest is None
+
+
+def test_rounds_pool_into_median_rates_and_summed_cpu(ceiling: ModuleType) -> None:
+    runs = [ceiling.Measured({"dc1": rate, "dc2": rate * 2}, cpu=1.0, wall=6.0, servers_cpu=servers, ran_dry=dry)
+            for rate, servers, dry in ((100.0, 3.0, 0), (300.0, 4.0, 1), (200.0, 5.0, 0))]
+    pooled = ceiling.pooled(runs)
+    assert pooled.per_s == {"dc1": 200.0, "dc2": 400.0}
+    assert (pooled.cpu, pooled.wall, pooled.servers_cpu, pooled.ran_dry) == (3.0, 18.0, 12.0, 1)
+    unreadable = ceiling.pooled([runs[0], ceiling.Measured({"dc1": 1.0, "dc2": 1.0}, 1.0, 6.0, None)])
+    assert unreadable.servers_cpu is None
