@@ -75,6 +75,7 @@ def remove_lab(lab_name: str | None) -> tuple[int, int]:
     else:
         for name in state.all_names():
             state.remove(name)
+        state.remove_idle_locks()
     return len(containers), len(networks)
 
 

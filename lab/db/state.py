@@ -69,16 +69,47 @@ def all_names() -> list[str]:
 @contextmanager
 def claim(lab_name: str) -> Iterator[None]:
     """Hold a lab's name while it starts (an exclusive lock on <state>/<name>.lock, released at exit or death):
-    a second command starting the same name fails at once instead of mixing containers with the first."""
+    a second command starting the same name fails at once instead of mixing containers with the first.
+
+    The holder removes the file before it lets go, so no lock file outlives its start. A command that
+    opened the file just before it was removed then holds a lock on a file no longer there, so the lock
+    only counts once the path still names the very file locked (else it is opened again)."""
     directory = state_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    descriptor = os.open(_path(lab_name).with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
+    path = _path(lab_name).with_suffix(".lock")
+    while True:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(descriptor)
             raise LabError(f"lab {lab_name!r} is being started by another command; wait for it, or use another "
                            "--lab NAME") from None
+        if _names(path, descriptor):
+            break
+        os.close(descriptor)   # the holder before removed it as it let go: lock the file there now
+    try:
         yield
     finally:
+        path.unlink(missing_ok=True)   # still held: nobody else holds this file
         os.close(descriptor)  # closing releases the lock
+
+
+def remove_idle_locks() -> None:
+    """The lock files of starts that died without removing theirs (SIGKILL), those no start holds now."""
+    directory = state_dir()
+    for path in directory.glob("*.lock") if directory.exists() else []:
+        try:
+            with claim(path.stem):   # taking it removes it as it lets go
+                pass
+        except LabError:
+            pass   # a start holds it (or the name is not a lab's)
+
+
+def _names(path: Path, descriptor: int) -> bool:
+    """Whether `path` is still the file open as `descriptor`."""
+    try:
+        named, held = os.stat(path), os.fstat(descriptor)
+        return (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino)
+    except FileNotFoundError:
+        return False
