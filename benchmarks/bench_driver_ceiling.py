@@ -7,7 +7,7 @@ while its History writes every statement to a file, so the driver is not what li
 One 2-DC active-active lab per flavor (bench-ceiling-<flavor>, ROW, 10,000 users rows). Per client count per DC,
 `--rounds` rounds of the three runs below, on the same servers, each from a re-created, re-seeded table, each DC
 on its own half of the keys. Each round starts with a different one of the three (`round_orders`), so the
-servers' drift over a point (three 8-second runs of sysbench here, a minute apart, gave 1,450 to 2,060 updates/s per DC)
+servers' drift over a point (three 6-second runs of sysbench here, a minute apart, gave 1,450 to 2,060 updates/s per DC)
 falls on every tool alike. A rate is the median over the rounds; the ratio is the driver's median over
 sysbench's, with the lowest and highest ratio of one round's pair next to it (`spread`):
   sysbench  benchmarks/sysbench/guarded_update.lua, one process per DC at once, on its DC's published port;
