@@ -6,7 +6,7 @@ while its History writes every statement to a file, so the driver is not what li
 
 One 2-DC active-active lab per flavor (bench-ceiling-<flavor>, ROW, 10,000 users rows). Per client count per DC,
 `--rounds` rounds of the three runs below, on the same servers, each from a re-created, re-seeded table, each DC
-on its own half of the keys. Each round starts with a different one of the three (`round_orders`), so the
+on its own half of the keys. Each round starts with a different one of the three (`interleaved`), so the
 servers' drift over a point (three 6-second runs of sysbench here, a minute apart, gave 1,450 to 2,060 updates/s per DC)
 falls on every tool alike. A rate is the median over the rounds; the ratio is the driver's median over
 sysbench's, with the lowest and highest ratio of one round's pair next to it (`spread`):
@@ -46,12 +46,15 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_traffic import cpu_seconds
+from checker_common import interleaved
 
 from lab.cli.tables import show
 from lab.client import AppClock, Client
@@ -124,13 +127,6 @@ def steady_window(operations: list[dict], stopped: float) -> tuple[float, float]
 
 def cores(cpu: float | None, wall: float) -> str:
     return "" if cpu is None or wall <= 0 else f"{cpu / wall:.2f} of {os.cpu_count()}"
-
-
-def round_orders(tools: tuple[str, ...], rounds: int) -> list[tuple[str, ...]]:
-    """The order of the tools in each round: rotated by one per round, so each starts a round in turn and
-    none always runs first after the lab has settled (round 0 starts with sysbench, whose rate sizes the
-    driver's plans)."""
-    return [tools[r % len(tools):] + tools[:r % len(tools)] for r in range(rounds)]
 
 
 @dataclass(frozen=True)
@@ -304,22 +300,28 @@ def pooled(runs: list[Measured]) -> Measured:
 def measure_point(lab: Lab, users: Users, configs: dict[str, Path], halves: dict[str, tuple[int, int]],
                   clients: int, seconds: float, rounds: int, history_file: Path) -> tuple[dict[str, list[Measured]],
                                                                                           int]:
-    """Every round of one client count: per tool its Measured in round order, and sysbench's ignored errors."""
-    measured: dict[str, list[Measured]] = {tool: [] for tool in TOOLS}
+    """Every round of one client count, each round led by another tool (sysbench first in round 0: its rate
+    sizes the driver's plans): per tool its Measured in round order, and sysbench's ignored errors."""
     budget, ignored = 0, 0
-    for order in round_orders(TOOLS, rounds):
-        for tool in order:
+
+    def sysbench() -> tuple[float, Measured]:
+        nonlocal budget, ignored
+        reseed(lab, users)
+        ceiling, runs = run_sysbench(lab, configs, halves, clients, seconds)
+        budget = max(budget, 2000, int(3 * max(run.writes for run in runs.values()) / clients))
+        ignored += sum(run.ignored_errors for run in runs.values())
+        return ceiling.wall, ceiling
+
+    def driver(to_file: Path | None) -> Callable[[], tuple[float, Measured]]:
+        def run() -> tuple[float, Measured]:
             reseed(lab, users)
-            if tool == "sysbench":
-                ceiling, runs = run_sysbench(lab, configs, halves, clients, seconds)
-                budget = max(budget, 2000, int(3 * max(run.writes for run in runs.values()) / clients))
-                ignored += sum(run.ignored_errors for run in runs.values())
-                measured[tool].append(ceiling)
-            else:
-                to_file = history_file if tool == "driver" else None
-                measured[tool].append(run_driver(lab, users, halves, clients, seconds, budget, to_file))
-                history_file.unlink(missing_ok=True)
-    return measured, ignored
+            measured = run_driver(lab, users, halves, clients, seconds, budget, to_file)
+            history_file.unlink(missing_ok=True)
+            return measured.wall, measured
+        return run
+
+    rounds_of = interleaved([sysbench, driver(history_file), driver(None)], rounds, rotate=True)
+    return {tool: cast(list[Measured], results) for tool, (_, results) in zip(TOOLS, rounds_of, strict=True)}, ignored
 
 
 def measure_flavor(flavor: str, client_counts: list[int], seconds: float, rounds: int,
@@ -371,9 +373,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the three runs per point (median)")
     parser.add_argument("--binlog-format", default="ROW")
     args = parser.parse_args()
-    if args.rounds < 1 or args.seconds <= 0:
-        print("--rounds must be at least 1 and --seconds above 0", file=sys.stderr)
-        sys.exit(2)
+    if args.rounds < 1:
+        parser.exit(2, f"--rounds {args.rounds}: give 1 or more rounds per point\n")
+    if args.seconds <= 0:
+        parser.exit(2, f"--seconds {args.seconds:g}: give more than 0 seconds per run\n")
     if not SYSBENCH.exists():
         print(f"{SYSBENCH} is missing: run `LAB_BENCH_TOOLS=1 bash scripts/setup.sh` or `apt-get install sysbench`")
         sys.exit(2)

@@ -193,14 +193,17 @@ def in_subprocess(flag: str, payload: dict, timeout: float | None = None) -> dic
     return json.loads(done.stdout)
 
 
-def interleaved(runs: Sequence[Callable[[], tuple[float, object]]],
-                repeat: int) -> list[tuple[list[float], list[object]]]:
+def interleaved(runs: Sequence[Callable[[], tuple[float, object]]], repeat: int, *,
+                rotate: bool = False) -> list[tuple[list[float], list[object]]]:
     """`repeat` rounds of every run in turn, so that background load hits each alike. Each returns (seconds,
-    result), as `timed` makes it (or seconds of its own measuring); returns per run its seconds and results."""
+    result), as `timed` makes it (or seconds of its own measuring); returns per run its seconds and results,
+    in round order. With `rotate`, round r starts with run r (mod the runs), so that no run always comes first
+    (round 0 keeps the given order: a later run may depend on what the first one measured)."""
     measured: list[tuple[list[float], list[object]]] = [([], []) for _ in runs]
-    for _ in range(repeat):
-        for run, (times, results) in zip(runs, measured, strict=True):
-            seconds, result = run()
-            times.append(seconds)
-            results.append(result)
+    for number in range(repeat):
+        start = number % len(runs) if rotate and runs else 0
+        for index in [*range(start, len(runs)), *range(start)]:
+            seconds, result = runs[index]()
+            measured[index][0].append(seconds)
+            measured[index][1].append(result)
     return measured

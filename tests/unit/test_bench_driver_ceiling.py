@@ -7,6 +7,7 @@ The benchmark is a script, not part of the package, so it is imported by path (a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 
@@ -110,11 +111,24 @@ def test_sysbench_gets_the_password_only_in_its_config_file(ceiling: ModuleType,
 
 
 def test_each_tool_starts_a_round_in_turn(ceiling: ModuleType) -> None:
-    orders = ceiling.round_orders(("sysbench", "driver", "no file"), 4)
-    assert orders == [("sysbench", "driver", "no file"), ("driver", "no file", "sysbench"),
-                      ("no file", "sysbench", "driver"), ("sysbench", "driver", "no file")]
-    assert [order[0] for order in orders[:3]] == ["sysbench", "driver", "no file"]
-    assert ceiling.round_orders(("sysbench",), 2) == [("sysbench",), ("sysbench",)]
+    """The rounds' order (checker_common.interleaved, rotating): each run's results stay its own, in round order."""
+    calls: list[str] = []
+
+    def tool(name: str) -> Callable[[], tuple[float, str]]:
+        def run() -> tuple[float, str]:
+            calls.append(name)
+            return float(len(calls)), f"{name}#{len(calls)}"
+        return run
+
+    measured = ceiling.interleaved([tool("sysbench"), tool("driver"), tool("no file")], 4, rotate=True)
+    assert calls == ["sysbench", "driver", "no file", "driver", "no file", "sysbench",
+                     "no file", "sysbench", "driver", "sysbench", "driver", "no file"]
+    assert measured[0] == ([1.0, 6.0, 8.0, 10.0], ["sysbench#1", "sysbench#6", "sysbench#8", "sysbench#10"])
+    assert measured[2][1] == ["no file#3", "no file#5", "no file#7", "no file#12"]
+    calls.clear()
+    ceiling.interleaved([tool("a"), tool("b")], 2)   # without rotate: the same order every round
+    assert calls == ["a", "b", "a", "b"]
+    assert ceiling.interleaved([], 3, rotate=True) == []
 
 
 def test_a_point_is_the_median_of_its_rounds_with_the_pairs_range(ceiling: ModuleType) -> None:
